@@ -1,0 +1,93 @@
+"""erpsa-sdk: connect PSA platforms and ERPs with typed, failure-safe flows.
+
+The facade is small and lazy: ``import erpsa_sdk`` loads no HTTP, auth, CLI or model module
+until one of its names is used (stripe-python's trick), so notebooks and CLIs start fast.
+
+Example:
+    >>> import erpsa_sdk
+    >>> from decimal import Decimal
+    >>> erpsa_sdk.Money("100.00", "USD") * Decimal("1.5")
+    Money('150.00', 'USD')
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+__version__ = "0.1.0"
+
+# name -> module that defines it; resolved on first attribute access.
+_LAZY: dict[str, str] = {
+    # errors
+    "ApiError": "erpsa_sdk.errors",
+    "AuthError": "erpsa_sdk.errors",
+    "ConfigurationError": "erpsa_sdk.errors",
+    "ConflictError": "erpsa_sdk.errors",
+    "ConnectError": "erpsa_sdk.errors",
+    "ErpsaError": "erpsa_sdk.errors",
+    "ForbiddenError": "erpsa_sdk.errors",
+    "IndeterminateWrite": "erpsa_sdk.errors",
+    "NotFoundError": "erpsa_sdk.errors",
+    "PostedRecordError": "erpsa_sdk.errors",
+    "QuotaExhausted": "erpsa_sdk.errors",
+    "RateLimited": "erpsa_sdk.errors",
+    "ResponseFormatError": "erpsa_sdk.errors",
+    "SecurityError": "erpsa_sdk.errors",
+    "ServerError": "erpsa_sdk.errors",
+    "Timeout": "erpsa_sdk.errors",
+    "TransportError": "erpsa_sdk.errors",
+    "ValidationFailed": "erpsa_sdk.errors",
+    # clock
+    "Clock": "erpsa_sdk.clock",
+    "SystemClock": "erpsa_sdk.clock",
+    # models
+    "Money": "erpsa_sdk.models",
+    "FxRate": "erpsa_sdk.models",
+    "SourceRef": "erpsa_sdk.models",
+    "Rejected": "erpsa_sdk.models",
+    "EntityKey": "erpsa_sdk.models",
+    "WriteKey": "erpsa_sdk.models",
+    # transport
+    "WriteSafety": "erpsa_sdk.http.safety",
+}
+
+__all__ = sorted([*_LAZY, "__version__"])
+
+if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
+    from erpsa_sdk.clock import Clock, SystemClock
+    from erpsa_sdk.errors import (
+        ApiError,
+        AuthError,
+        ConfigurationError,
+        ConflictError,
+        ConnectError,
+        ErpsaError,
+        ForbiddenError,
+        IndeterminateWrite,
+        NotFoundError,
+        PostedRecordError,
+        QuotaExhausted,
+        RateLimited,
+        ResponseFormatError,
+        SecurityError,
+        ServerError,
+        Timeout,
+        TransportError,
+        ValidationFailed,
+    )
+    from erpsa_sdk.http.safety import WriteSafety
+    from erpsa_sdk.models import EntityKey, FxRate, Money, Rejected, SourceRef, WriteKey
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'erpsa_sdk' has no attribute {name!r}")
+    value = getattr(import_module(module), name)
+    globals()[name] = value  # cache: the next access does not come back here
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})

@@ -1,0 +1,1 @@
+"""erpsa_sdk.auth (under construction)."""

@@ -1,0 +1,25 @@
+"""The ``erpsa`` command line.
+
+Each command group lives in its own module and registers itself on :data:`app`; this module
+only imports them, so ``erpsa --help`` lists everything.
+
+Example:
+    >>> from erpsa_sdk.cli import app
+    >>> app.info.name
+    'erpsa'
+"""
+
+from __future__ import annotations
+
+from erpsa_sdk.cli._app import app
+
+# Command modules register on import (order = order in --help).
+from erpsa_sdk.cli import schema as _schema  # noqa: F401,E402  isort: skip
+from erpsa_sdk.cli import demo as _demo  # noqa: F401,E402  isort: skip
+
+__all__ = ["app", "main"]
+
+
+def main() -> None:
+    """Entry point of the ``erpsa`` console script."""
+    app()

@@ -1,0 +1,1 @@
+"""erpsa_sdk.testing (under construction)."""
