@@ -26,7 +26,7 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check src connectors tests bench examples
 
 types: $(STAMP)
-	$(BIN)/mypy src connectors
+	$(BIN)/mypy src $(wildcard connectors/erpsa_*)
 
 check: lint types
 

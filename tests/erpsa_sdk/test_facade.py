@@ -1,0 +1,91 @@
+"""The public facade: a pinned ``__all__``, lazy names that resolve, and a light import."""
+
+from __future__ import annotations
+
+import inspect
+import json
+import subprocess
+import sys
+
+import erpsa_sdk
+
+PINNED = sorted(
+    [
+        "ApiError",
+        "AuthError",
+        "Clock",
+        "ConfigurationError",
+        "ConflictError",
+        "ConnectError",
+        "EntityKey",
+        "ErpsaError",
+        "ForbiddenError",
+        "FxRate",
+        "IndeterminateWrite",
+        "Money",
+        "NotFoundError",
+        "PostedRecordError",
+        "QuotaExhausted",
+        "RateLimited",
+        "Rejected",
+        "ResponseFormatError",
+        "SecurityError",
+        "ServerError",
+        "SourceRef",
+        "SystemClock",
+        "Timeout",
+        "TransportError",
+        "ValidationFailed",
+        "WriteKey",
+        "WriteSafety",
+        "__version__",
+    ]
+)
+
+
+def test_all_is_pinned() -> None:
+    assert erpsa_sdk.__all__ == PINNED
+
+
+def test_every_public_name_resolves_and_has_a_docstring_with_an_example() -> None:
+    for name in erpsa_sdk.__all__:
+        if name == "__version__":
+            continue
+        obj = getattr(erpsa_sdk, name)
+        doc = inspect.getdoc(obj) or ""
+        assert doc, f"{name} has no docstring"
+        assert "Example" in doc or ">>>" in doc, f"{name} docstring has no example"
+
+
+def test_unknown_attribute_raises_attribute_error() -> None:
+    try:
+        erpsa_sdk.DoesNotExist  # type: ignore[attr-defined]  # noqa: B018
+    except AttributeError as exc:
+        assert "DoesNotExist" in str(exc)
+    else:  # pragma: no cover
+        raise AssertionError("expected AttributeError")
+
+
+HEAVY = ["httpx2", "authlib", "joserfc", "rich", "typer", "erpsa_sdk.models", "pydantic"]
+
+
+def test_import_is_light() -> None:
+    code = (
+        "import sys, json; import erpsa_sdk; "
+        f"print(json.dumps([m for m in {HEAVY!r} if m in sys.modules]))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
+    assert json.loads(out) == []
+
+
+def test_using_a_name_loads_only_what_it_needs() -> None:
+    code = (
+        "import sys, json; import erpsa_sdk; erpsa_sdk.ErpsaError; "
+        f"print(json.dumps([m for m in {HEAVY!r} if m in sys.modules]))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
+    assert json.loads(out) == []
