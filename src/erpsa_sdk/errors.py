@@ -20,7 +20,10 @@ Every exception the SDK raises on purpose derives from :class:`ErpsaError`, so
     │   └── PostedRecordError       the target holds the record as posted / locked
     ├── ResponseFormatError         malformed JSON, an HTML error page, a 200 whose body is an error
     ├── IndeterminateWrite          a write whose outcome is unknown (resolve by look-up)
-    └── SecurityError               e.g. a next link that leaves the configured origin
+    ├── SecurityError               e.g. a next link that leaves the configured origin
+    └── StateError                  the state store refused an operation (schema, size, invariant)
+        ├── LeaseHeld               another worker holds the pipeline lease
+        └── LeaseLost               the lease was taken over; a fenced commit was refused
 
 Every error carries what an operator needs (status, vendor code, request id, tenant, a
 redacted body excerpt) and never a secret: messages are built from redacted parts only.
@@ -46,6 +49,8 @@ __all__ = [
     "ErpsaError",
     "ForbiddenError",
     "IndeterminateWrite",
+    "LeaseHeld",
+    "LeaseLost",
     "NotFoundError",
     "PostedRecordError",
     "QuotaExhausted",
@@ -53,6 +58,7 @@ __all__ = [
     "ResponseFormatError",
     "SecurityError",
     "ServerError",
+    "StateError",
     "Timeout",
     "TransportError",
     "ValidationFailed",
@@ -287,4 +293,36 @@ class SecurityError(ErpsaError):
     Example:
         >>> SecurityError("next link leaves the configured origin").message
         'next link leaves the configured origin'
+    """
+
+
+class StateError(ErpsaError):
+    """The state store refused an operation: an unknown schema version, an oversized checkpoint,
+    or a commit that would break an invariant (a checkpoint past unacknowledged work).
+
+    Example:
+        >>> StateError("checkpoint is 2 MB; the limit is 64 KiB").message
+        'checkpoint is 2 MB; the limit is 64 KiB'
+    """
+
+
+class LeaseHeld(StateError):
+    """Another worker holds the pipeline lease; this one must not run the pipeline now.
+
+    Example:
+        >>> LeaseHeld("lease 'kantata->netsuite' is held", holder="host-b:412").context
+        {'holder': 'host-b:412'}
+    """
+
+
+class LeaseLost(StateError):
+    """The lease was taken over by another worker, so a fenced commit was refused.
+
+    Nothing of the refused commit was stored; the worker must stop. The new holder re-reads
+    from the last committed checkpoint, so no work is lost.
+
+    Example:
+        >>> err = LeaseLost("lease taken over", fence=3, current_fence=4)
+        >>> err.context["current_fence"]
+        4
     """

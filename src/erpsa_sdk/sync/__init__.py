@@ -1,1 +1,55 @@
-"""erpsa_sdk.sync (under construction)."""
+"""The sync runner and its state: exactly-once effects between a source and a target.
+
+The state lives in a :class:`StateStore` (SQLite by default, PostgreSQL for several workers):
+checkpoints, the ledger of writes per target connection, the crosswalk, waiting records, dead
+letters, lineage, run history, leases and tokens.
+
+Example:
+    >>> from erpsa_sdk.sync import SQLiteStateStore
+    >>> store = SQLiteStateStore(":memory:")
+    >>> lease = store.acquire_lease("kantata->netsuite", holder="worker-1", ttl=30)
+    >>> lease.fence
+    1
+"""
+
+from __future__ import annotations
+
+from erpsa_sdk.sync._open import open_state_store
+from erpsa_sdk.sync._postgres import PostgresStateStore
+from erpsa_sdk.sync._records import (
+    BatchCommit,
+    Checkpoint,
+    CrosswalkEntry,
+    DeadLetter,
+    Lease,
+    LedgerEntry,
+    LedgerHead,
+    LedgerStatus,
+    LineageRecord,
+    RunRecord,
+    SourceVersion,
+    WaitingRecord,
+    target_connection,
+)
+from erpsa_sdk.sync._sqlite import SQLiteStateStore
+from erpsa_sdk.sync._store import StateStore
+
+__all__ = [
+    "BatchCommit",
+    "Checkpoint",
+    "CrosswalkEntry",
+    "DeadLetter",
+    "Lease",
+    "LedgerEntry",
+    "LedgerHead",
+    "LedgerStatus",
+    "LineageRecord",
+    "PostgresStateStore",
+    "RunRecord",
+    "SQLiteStateStore",
+    "SourceVersion",
+    "StateStore",
+    "WaitingRecord",
+    "open_state_store",
+    "target_connection",
+]

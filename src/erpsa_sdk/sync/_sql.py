@@ -1,0 +1,902 @@
+"""One SQL implementation of the state store, shared by SQLite and PostgreSQL.
+
+The backends differ only in how they connect, name tables, open a write transaction and lock
+the lease row; the statements and every rule (fencing, heads, the checkpoint guard) are here.
+
+Example:
+    >>> from erpsa_sdk.sync import SQLiteStateStore
+    >>> SQLiteStateStore(":memory:").schema_version()
+    1
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from erpsa_sdk.clock import Clock, SystemClock
+from erpsa_sdk.errors import LeaseHeld, LeaseLost, StateError
+from erpsa_sdk.sync._migrations import MIGRATIONS, TABLES
+from erpsa_sdk.sync._records import (
+    BatchCommit,
+    Checkpoint,
+    CrosswalkEntry,
+    DeadLetter,
+    Lease,
+    LedgerEntry,
+    LedgerHead,
+    LedgerStatus,
+    LineageRecord,
+    RunRecord,
+    SourceVersion,
+    WaitingRecord,
+)
+
+if TYPE_CHECKING:
+    from erpsa_sdk.auth._tokens import StoredToken, TokenKey, TokenSet
+
+__all__ = ["DEFAULT_MAX_CHECKPOINT_BYTES", "SqlStateStore"]
+
+T = TypeVar("T")
+
+#: Checkpoints are cursors, not dedupe sets (state bloat broke whole deployments elsewhere).
+DEFAULT_MAX_CHECKPOINT_BYTES = 64 * 1024
+_IN_CHUNK = 400
+_LEDGER_COLS = (
+    "target, write_key, entity_key, operation, version_us, version_etag, status, target_id, "
+    "attempts, detail, updated_at"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class _Dialect:
+    placeholder: str
+    serial: str
+    real: str
+    begin_write: str
+    lock_share: str
+    lock_update: str
+
+
+class _Tx:
+    """A running transaction: ``q`` returns rows, ``x`` returns the affected row count."""
+
+    __slots__ = ("_conn", "_dialect", "_names")
+
+    def __init__(self, conn: Any, dialect: _Dialect, names: dict[str, str]) -> None:
+        self._conn = conn
+        self._dialect = dialect
+        self._names = names
+
+    def _sql(self, sql: str) -> str:
+        sql = sql.format(**self._names)
+        return (
+            sql.replace("?", self._dialect.placeholder) if self._dialect.placeholder != "?" else sql
+        )
+
+    def q(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        cur = self._conn.execute(self._sql(sql), tuple(params))
+        rows = cur.fetchall() if cur.description else []
+        return [tuple(r) for r in rows]
+
+    def x(self, sql: str, params: Sequence[Any] = ()) -> int:
+        cur = self._conn.execute(self._sql(sql), tuple(params))
+        return int(cur.rowcount)
+
+
+def _dump(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)
+
+
+def _load(text: str | None) -> Any:
+    return None if text is None else json.loads(text)
+
+
+def _dt(text: str | None) -> datetime | None:
+    return None if text is None else datetime.fromisoformat(text)
+
+
+def _entry(row: Sequence[Any]) -> LedgerEntry:
+    return LedgerEntry(
+        target=row[0],
+        write_key=row[1],
+        entity_key=row[2],
+        operation=row[3],
+        version=SourceVersion.from_micros(int(row[4]), row[5]),
+        status=LedgerStatus(row[6]),
+        target_id=row[7],
+        attempts=int(row[8]),
+        detail=row[9],
+        updated_at=_dt(row[10]),
+    )
+
+
+class SqlStateStore:
+    """Shared engine of the SQL state stores; use a concrete backend class.
+
+    One connection per store object, used under a lock: transactions are short (no network
+    call happens inside one), so threads queue briefly instead of contending in the database.
+
+    Example:
+        >>> from erpsa_sdk.sync import SQLiteStateStore
+        >>> store = SQLiteStateStore(":memory:")
+        >>> store.current_lease("p") is None
+        True
+    """
+
+    _dialect: _Dialect
+
+    def __init__(
+        self,
+        *,
+        table_prefix: str = "",
+        clock: Clock | None = None,
+        max_checkpoint_bytes: int = DEFAULT_MAX_CHECKPOINT_BYTES,
+    ) -> None:
+        if table_prefix and not table_prefix.replace("_", "").isalnum():
+            raise ValueError("table_prefix may only hold letters, digits and underscores")
+        self._prefix = table_prefix
+        self._clock: Clock = clock or SystemClock()
+        self._max_checkpoint_bytes = max_checkpoint_bytes
+        self._lock = threading.RLock()
+        self._conn: Any = None
+        self._names = {name: self._qualify(table_prefix + name) for name in TABLES}
+        self._names["migrations"] = self._qualify(table_prefix + "schema_migrations")
+        self._names["prefix"] = table_prefix
+        self._names["serial"] = self._dialect.serial
+        self._names["real"] = self._dialect.real
+
+    # -- backend hooks ------------------------------------------------------------------------
+    def _qualify(self, table: str) -> str:
+        return table
+
+    def _connect(self) -> Any:  # pragma: no cover - backends override
+        raise NotImplementedError
+
+    def _prepare_migration(self, tx: _Tx) -> None:
+        return None
+
+    def _is_disconnect(self, exc: BaseException) -> bool:
+        return False
+
+    # -- transactions -------------------------------------------------------------------------
+    def _connection(self) -> Any:
+        if self._conn is None:
+            self._conn = self._connect()
+        return self._conn
+
+    def _drop_connection(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            with suppress(Exception):  # the connection is already unusable
+                conn.close()
+
+    @contextmanager
+    def _tx(self, *, write: bool) -> Iterator[_Tx]:
+        conn = self._connection()
+        conn.execute(self._dialect.begin_write if write else "BEGIN")
+        try:
+            yield _Tx(conn, self._dialect, self._names)
+        except BaseException:
+            with suppress(Exception):  # a broken connection rolls back by itself
+                conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+
+    def _run(self, fn: Callable[[_Tx], T], *, write: bool = True) -> T:
+        with self._lock:
+            for attempt in (1, 2):
+                try:
+                    with self._tx(write=write) as tx:
+                        return fn(tx)
+                except Exception as exc:
+                    # A lost connection (server restart, a session killed while this process was
+                    # stopped) is retried once on a new one; fencing makes the retry safe.
+                    if attempt == 1 and self._is_disconnect(exc):
+                        self._drop_connection()
+                        continue
+                    raise
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _now(self) -> str:
+        return self._clock.now().astimezone(UTC).isoformat(timespec="microseconds")
+
+    def _migrate(self) -> None:
+        def apply(tx: _Tx) -> None:
+            self._prepare_migration(tx)
+            tx.x(
+                "CREATE TABLE IF NOT EXISTS {migrations} "
+                "(version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)"
+            )
+            current = int(tx.q("SELECT COALESCE(MAX(version), 0) FROM {migrations}")[0][0])
+            latest = MIGRATIONS[-1][0]
+            if current > latest:
+                raise StateError(
+                    f"the state store is at schema version {current}, newer than this "
+                    f"erpsa-sdk supports ({latest}); upgrade erpsa-sdk",
+                    version=current,
+                )
+            for version, statements in MIGRATIONS:
+                if version <= current:
+                    continue
+                for statement in statements:
+                    tx.x(statement)
+                tx.x(
+                    "INSERT INTO {migrations} (version, applied_at) VALUES (?, ?)",
+                    (version, self._now()),
+                )
+
+        self._run(apply)
+
+    def schema_version(self) -> int:
+        return self._run(
+            lambda tx: int(tx.q("SELECT COALESCE(MAX(version), 0) FROM {migrations}")[0][0]),
+            write=False,
+        )
+
+    def close(self) -> None:
+        with self._lock:
+            self._drop_connection()
+
+    # -- leases -------------------------------------------------------------------------------
+    def _check_fence(self, tx: _Tx, lease: Lease) -> None:
+        rows = tx.q(
+            "SELECT fence, holder FROM {leases} WHERE name = ?"  # noqa: S608 - fixed lock clause
+            + self._dialect.lock_share,
+            (lease.name,),
+        )
+        current = int(rows[0][0]) if rows else None
+        if current != lease.fence:
+            raise LeaseLost(
+                f"lease {lease.name!r} was taken over by {rows[0][1] if rows else 'nobody'!r} "
+                f"(this worker's fence {lease.fence}, current fence {current}); "
+                "nothing was committed, this worker must stop",
+                lease=lease.name,
+                fence=lease.fence,
+                current_fence=current,
+            )
+
+    def acquire_lease(self, name: str, *, holder: str, ttl: float) -> Lease:
+        if ttl <= 0:
+            raise ValueError("a lease needs a positive ttl")
+
+        def take(tx: _Tx) -> Lease:
+            tx.x(
+                "INSERT INTO {leases} (name, holder, fence, expires_at) VALUES (?, '', 0, 0) "
+                "ON CONFLICT (name) DO NOTHING",
+                (name,),
+            )
+            row = tx.q(
+                "SELECT holder, fence, expires_at FROM {leases} WHERE name = ?"  # noqa: S608
+                + self._dialect.lock_update,
+                (name,),
+            )[0]
+            now = self._clock.time()
+            if row[0] and row[0] != holder and float(row[2]) > now:
+                raise LeaseHeld(
+                    f"lease {name!r} is held by {row[0]!r} for {float(row[2]) - now:.1f}s more",
+                    lease=name,
+                    holder=row[0],
+                )
+            lease = Lease(name, holder, int(row[1]) + 1, now + ttl)
+            tx.x(
+                "UPDATE {leases} SET holder = ?, fence = ?, expires_at = ? WHERE name = ?",
+                (holder, lease.fence, lease.expires_at, name),
+            )
+            return lease
+
+        return self._run(take)
+
+    def renew_lease(self, lease: Lease, *, ttl: float) -> Lease:
+        def renew(tx: _Tx) -> Lease:
+            self._check_fence(tx, lease)
+            renewed = Lease(lease.name, lease.holder, lease.fence, self._clock.time() + ttl)
+            tx.x(
+                "UPDATE {leases} SET expires_at = ? WHERE name = ? AND fence = ?",
+                (renewed.expires_at, lease.name, lease.fence),
+            )
+            return renewed
+
+        return self._run(renew)
+
+    def release_lease(self, lease: Lease) -> None:
+        self._run(
+            lambda tx: tx.x(
+                "UPDATE {leases} SET holder = '', expires_at = 0 WHERE name = ? AND fence = ?",
+                (lease.name, lease.fence),
+            )
+        )
+
+    def current_lease(self, name: str) -> Lease | None:
+        rows = self._run(
+            lambda tx: tx.q(
+                "SELECT holder, fence, expires_at FROM {leases} WHERE name = ?", (name,)
+            ),
+            write=False,
+        )
+        if not rows or int(rows[0][1]) == 0:
+            return None
+        return Lease(name, rows[0][0], int(rows[0][1]), float(rows[0][2]))
+
+    # -- checkpoints --------------------------------------------------------------------------
+    def get_checkpoint(self, pipeline: str, stream: str) -> Checkpoint | None:
+        rows = self._run(
+            lambda tx: tx.q(
+                "SELECT cursor, generation, complete FROM {checkpoints} "
+                "WHERE pipeline = ? AND stream = ?",
+                (pipeline, stream),
+            ),
+            write=False,
+        )
+        if not rows:
+            return None
+        return Checkpoint(pipeline, stream, _load(rows[0][0]), int(rows[0][1]), bool(rows[0][2]))
+
+    def commit_batch(self, lease: Lease, batch: BatchCommit) -> None:
+        cursor_text = _dump(batch.cursor)
+        size = len(cursor_text.encode())
+        if size > self._max_checkpoint_bytes:
+            raise StateError(
+                f"checkpoint of {batch.pipeline}/{batch.stream} is {size} bytes; the limit is "
+                f"{self._max_checkpoint_bytes} (a cursor must not carry dedupe sets)",
+                size=size,
+            )
+
+        def commit(tx: _Tx) -> None:
+            self._check_fence(tx, lease)
+            self._require_settled(tx, batch.target, batch.write_keys)
+            now = self._now()
+            for entry in batch.ledger:
+                rows = tx.q(
+                    "SELECT status FROM {ledger} WHERE target = ? AND write_key = ?",
+                    (entry.target, entry.write_key),
+                )
+                if rows and LedgerStatus(rows[0][0]).settled:
+                    continue
+                self._put_entry(tx, entry, lease, now, exists=bool(rows))
+            for waiting in batch.waiting:
+                self._put_waiting(tx, waiting, now)
+            for key in batch.resolved_waiting:
+                tx.x(
+                    "DELETE FROM {waiting} WHERE pipeline = ? AND stream = ? AND entity_key = ?",
+                    (batch.pipeline, batch.stream, key),
+                )
+            for letter in batch.dead_letters:
+                self._put_dead_letter(tx, letter, now)
+            for seen in batch.seen:
+                self._put_crosswalk(tx, seen)
+            rows = tx.q(
+                "SELECT generation FROM {checkpoints} WHERE pipeline = ? AND stream = ?",
+                (batch.pipeline, batch.stream),
+            )
+            generation = (
+                batch.generation
+                if batch.generation is not None
+                else (int(rows[0][0]) if rows else 0)
+            )
+            params = (cursor_text, generation, int(batch.complete), lease.fence, now)
+            if rows:
+                tx.x(
+                    "UPDATE {checkpoints} SET cursor = ?, generation = ?, complete = ?, fence = ?, "
+                    "updated_at = ? WHERE pipeline = ? AND stream = ?",
+                    (*params, batch.pipeline, batch.stream),
+                )
+            else:
+                tx.x(
+                    "INSERT INTO {checkpoints} (cursor, generation, complete, fence, updated_at, "
+                    "pipeline, stream) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    (*params, batch.pipeline, batch.stream),
+                )
+
+        self._run(commit)
+
+    def _require_settled(self, tx: _Tx, target: str, write_keys: Sequence[str]) -> None:
+        keys = sorted(set(write_keys))
+        for start in range(0, len(keys), _IN_CHUNK):
+            chunk = keys[start : start + _IN_CHUNK]
+            marks = ", ".join("?" * len(chunk))
+            settled = {
+                row[0]
+                for row in tx.q(
+                    f"SELECT write_key FROM {{ledger}} WHERE target = ? AND status != 'pending' "  # noqa: S608 - only placeholders are interpolated
+                    f"AND write_key IN ({marks})",
+                    (target, *chunk),
+                )
+            }
+            missing = [key for key in chunk if key not in settled]
+            if missing:
+                raise StateError(
+                    f"refusing to advance the checkpoint: {len(missing)} write(s) of this batch "
+                    f"are not acknowledged at {target!r} (first: {missing[0]!r})",
+                    missing=missing[:10],
+                )
+
+    # -- ledger -------------------------------------------------------------------------------
+    def ledger_entry(self, target: str, write_key: str) -> LedgerEntry | None:
+        rows = self._run(
+            lambda tx: tx.q(
+                f"SELECT {_LEDGER_COLS} FROM {{ledger}} WHERE target = ? AND write_key = ?",  # noqa: S608
+                (target, write_key),
+            ),
+            write=False,
+        )
+        return _entry(rows[0]) if rows else None
+
+    def ledger_head(self, target: str, entity_key: str) -> LedgerHead | None:
+        rows = self._run(lambda tx: self._head_rows(tx, target, entity_key), write=False)
+        return self._head(target, entity_key, rows)
+
+    @staticmethod
+    def _head_rows(tx: _Tx, target: str, entity_key: str) -> list[tuple[Any, ...]]:
+        return tx.q(
+            "SELECT version_us, version_etag, write_key, target_id, removed FROM {ledger_heads} "
+            "WHERE target = ? AND entity_key = ?",
+            (target, entity_key),
+        )
+
+    @staticmethod
+    def _head(target: str, entity_key: str, rows: list[tuple[Any, ...]]) -> LedgerHead | None:
+        if not rows:
+            return None
+        row = rows[0]
+        return LedgerHead(
+            target,
+            entity_key,
+            SourceVersion.from_micros(int(row[0]), row[1]),
+            row[2],
+            row[3],
+            bool(row[4]),
+        )
+
+    def ledger_entries(self, target: str, *, entity_key: str | None = None) -> list[LedgerEntry]:
+        where, params = "target = ?", [target]
+        if entity_key is not None:
+            where, params = "target = ? AND entity_key = ?", [target, entity_key]
+        rows = self._run(
+            lambda tx: tx.q(
+                f"SELECT {_LEDGER_COLS} FROM {{ledger}} WHERE {where} "  # noqa: S608
+                "ORDER BY updated_at, write_key",
+                params,
+            ),
+            write=False,
+        )
+        return [_entry(row) for row in rows]
+
+    def _put_entry(
+        self, tx: _Tx, entry: LedgerEntry, lease: Lease, now: str, *, exists: bool
+    ) -> None:
+        values = (
+            entry.entity_key,
+            entry.operation,
+            entry.version.micros,
+            entry.version.etag,
+            entry.status.value,
+            entry.target_id,
+            entry.attempts,
+            entry.detail,
+            lease.fence,
+            now,
+        )
+        if exists:
+            tx.x(
+                "UPDATE {ledger} SET entity_key = ?, operation = ?, version_us = ?, "
+                "version_etag = ?, status = ?, target_id = COALESCE(?, target_id), "
+                "attempts = CASE WHEN ? > attempts THEN ? ELSE attempts END, detail = ?, "
+                "fence = ?, updated_at = ? WHERE target = ? AND write_key = ?",
+                (*values[:6], entry.attempts, *values[6:], entry.target, entry.write_key),
+            )
+        else:
+            tx.x(
+                "INSERT INTO {ledger} (entity_key, operation, version_us, version_etag, status, "
+                "target_id, attempts, detail, fence, updated_at, target, write_key) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (*values, entry.target, entry.write_key),
+            )
+
+    def begin_write(self, lease: Lease, entry: LedgerEntry) -> LedgerEntry | None:
+        def begin(tx: _Tx) -> LedgerEntry | None:
+            self._check_fence(tx, lease)
+            rows = tx.q(
+                f"SELECT {_LEDGER_COLS} FROM {{ledger}} WHERE target = ? AND write_key = ?",  # noqa: S608
+                (entry.target, entry.write_key),
+            )
+            prior = _entry(rows[0]) if rows else None
+            if prior is not None and prior.status.settled:
+                return prior
+            pending = LedgerEntry(
+                entry.target,
+                entry.write_key,
+                entry.entity_key,
+                entry.operation,
+                entry.version,
+                LedgerStatus.PENDING,
+                prior.target_id if prior else entry.target_id,
+                (prior.attempts if prior else 0) + 1,
+                entry.detail,
+            )
+            self._put_entry(tx, pending, lease, self._now(), exists=prior is not None)
+            return prior
+
+        return self._run(begin)
+
+    def record_write(
+        self,
+        lease: Lease,
+        entry: LedgerEntry,
+        *,
+        crosswalk: CrosswalkEntry | Sequence[CrosswalkEntry] | None = None,
+        lineage: LineageRecord | None = None,
+        dead_letter: DeadLetter | None = None,
+    ) -> LedgerHead | None:
+        if entry.status is LedgerStatus.PENDING:
+            raise ValueError("record_write stores an outcome; use begin_write for pending")
+        rows_cross: Sequence[CrosswalkEntry]
+        if crosswalk is None:
+            rows_cross = ()
+        elif isinstance(crosswalk, CrosswalkEntry):
+            rows_cross = (crosswalk,)
+        else:
+            rows_cross = crosswalk
+
+        def record(tx: _Tx) -> LedgerHead | None:
+            self._check_fence(tx, lease)
+            now = self._now()
+            exists = bool(
+                tx.q(
+                    "SELECT 1 FROM {ledger} WHERE target = ? AND write_key = ?",
+                    (entry.target, entry.write_key),
+                )
+            )
+            self._put_entry(tx, entry, lease, now, exists=exists)
+            head = self._head(
+                entry.target, entry.entity_key, self._head_rows(tx, entry.target, entry.entity_key)
+            )
+            if entry.status.acknowledged and entry.version.is_newer_than(
+                head.version if head else None
+            ):
+                target_id = entry.target_id or (head.target_id if head else None)
+                values = (
+                    entry.version.micros,
+                    entry.version.etag,
+                    entry.write_key,
+                    target_id,
+                    int(entry.status.removes),
+                )
+                if head is None:
+                    tx.x(
+                        "INSERT INTO {ledger_heads} (version_us, version_etag, write_key, "
+                        "target_id, removed, target, entity_key) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                        (*values, entry.target, entry.entity_key),
+                    )
+                else:
+                    tx.x(
+                        "UPDATE {ledger_heads} SET version_us = ?, version_etag = ?, "
+                        "write_key = ?, target_id = ?, removed = ? "
+                        "WHERE target = ? AND entity_key = ?",
+                        (*values, entry.target, entry.entity_key),
+                    )
+                head = LedgerHead(
+                    entry.target,
+                    entry.entity_key,
+                    entry.version,
+                    entry.write_key,
+                    target_id,
+                    entry.status.removes,
+                )
+            for row in rows_cross:
+                self._put_crosswalk(tx, row)
+            if lineage is not None:
+                tx.x(
+                    "INSERT INTO {lineage} (pipeline, run_id, entity_key, write_key, operation, "
+                    "status, source_id, target_id, correlation_id, at) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        lineage.pipeline,
+                        lineage.run_id,
+                        lineage.entity_key,
+                        lineage.write_key,
+                        lineage.operation,
+                        lineage.status,
+                        lineage.source_id,
+                        lineage.target_id,
+                        lineage.correlation_id,
+                        now,
+                    ),
+                )
+            if dead_letter is not None:
+                self._put_dead_letter(tx, dead_letter, now)
+            return head
+
+        return self._run(record)
+
+    # -- crosswalk ----------------------------------------------------------------------------
+    @staticmethod
+    def _put_crosswalk(tx: _Tx, row: CrosswalkEntry) -> None:
+        values = (row.object_type, row.record_id, row.generation, int(row.removed))
+        updated = tx.x(
+            "UPDATE {crosswalk} SET object_type = ?, record_id = ?, generation = ?, removed = ? "
+            "WHERE system = ? AND entity_key = ?",
+            (*values, row.system, row.entity_key),
+        )
+        if not updated:
+            tx.x(
+                "INSERT INTO {crosswalk} (object_type, record_id, generation, removed, system, "
+                "entity_key) VALUES (?, ?, ?, ?, ?, ?)",
+                (*values, row.system, row.entity_key),
+            )
+
+    @staticmethod
+    def _crosswalk(row: Sequence[Any]) -> CrosswalkEntry:
+        return CrosswalkEntry(row[0], row[1], row[2], row[3], int(row[4]), bool(row[5]))
+
+    def crosswalk_get(self, system: str, entity_key: str) -> CrosswalkEntry | None:
+        rows = self._run(
+            lambda tx: tx.q(
+                "SELECT system, entity_key, object_type, record_id, generation, removed "
+                "FROM {crosswalk} WHERE system = ? AND entity_key = ?",
+                (system, entity_key),
+            ),
+            write=False,
+        )
+        return self._crosswalk(rows[0]) if rows else None
+
+    def crosswalk_find(
+        self, system: str, object_type: str, record_id: str
+    ) -> CrosswalkEntry | None:
+        rows = self._run(
+            lambda tx: tx.q(
+                "SELECT system, entity_key, object_type, record_id, generation, removed "
+                "FROM {crosswalk} WHERE system = ? AND object_type = ? AND record_id = ? "
+                "ORDER BY removed LIMIT 1",
+                (system, object_type, record_id),
+            ),
+            write=False,
+        )
+        return self._crosswalk(rows[0]) if rows else None
+
+    def crosswalk_put(self, lease: Lease, entry: CrosswalkEntry) -> None:
+        def put(tx: _Tx) -> None:
+            self._check_fence(tx, lease)
+            self._put_crosswalk(tx, entry)
+
+        self._run(put)
+
+    def crosswalk_unseen(
+        self, system: str, object_type: str, generation: int
+    ) -> list[CrosswalkEntry]:
+        rows = self._run(
+            lambda tx: tx.q(
+                "SELECT system, entity_key, object_type, record_id, generation, removed "
+                "FROM {crosswalk} WHERE system = ? AND object_type = ? AND removed = 0 "
+                "AND generation < ? ORDER BY entity_key",
+                (system, object_type, generation),
+            ),
+            write=False,
+        )
+        return [self._crosswalk(row) for row in rows]
+
+    # -- waiting, dead letters, lineage, runs ------------------------------------------------
+    @staticmethod
+    def _put_waiting(tx: _Tx, row: WaitingRecord, now: str) -> None:
+        updated = tx.x(
+            "UPDATE {waiting} SET payload = ?, missing = ?, attempts = attempts + 1 "
+            "WHERE pipeline = ? AND stream = ? AND entity_key = ?",
+            (_dump(row.payload), _dump(row.missing), row.pipeline, row.stream, row.entity_key),
+        )
+        if not updated:
+            tx.x(
+                "INSERT INTO {waiting} (payload, missing, attempts, first_seen, pipeline, stream, "
+                "entity_key) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (
+                    _dump(row.payload),
+                    _dump(row.missing),
+                    row.attempts,
+                    now,
+                    row.pipeline,
+                    row.stream,
+                    row.entity_key,
+                ),
+            )
+
+    def waiting(self, pipeline: str, stream: str) -> list[WaitingRecord]:
+        rows = self._run(
+            lambda tx: tx.q(
+                "SELECT entity_key, payload, missing, attempts, first_seen FROM {waiting} "
+                "WHERE pipeline = ? AND stream = ? ORDER BY first_seen, entity_key",
+                (pipeline, stream),
+            ),
+            write=False,
+        )
+        return [
+            WaitingRecord(pipeline, stream, r[0], _load(r[1]), _load(r[2]), int(r[3]), _dt(r[4]))
+            for r in rows
+        ]
+
+    @staticmethod
+    def _put_dead_letter(tx: _Tx, row: DeadLetter, now: str) -> None:
+        tx.x(
+            "INSERT INTO {dead_letters} (pipeline, entity_key, write_key, reason, owner, payload, "
+            "error, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                row.pipeline,
+                row.entity_key,
+                row.write_key,
+                row.reason,
+                row.owner,
+                _dump(row.payload),
+                row.error,
+                now,
+            ),
+        )
+
+    def dead_letters(self, pipeline: str, *, limit: int = 1000) -> list[DeadLetter]:
+        rows = self._run(
+            lambda tx: tx.q(
+                "SELECT id, entity_key, write_key, reason, owner, payload, error, created_at "
+                "FROM {dead_letters} WHERE pipeline = ? ORDER BY id LIMIT ?",
+                (pipeline, limit),
+            ),
+            write=False,
+        )
+        return [
+            DeadLetter(
+                pipeline,
+                r[1],
+                r[3],
+                owner=r[4],
+                payload=_load(r[5]),
+                error=r[6],
+                write_key=r[2],
+                id=int(r[0]),
+                created_at=_dt(r[7]),
+            )
+            for r in rows
+        ]
+
+    def lineage(self, entity_key: str, *, limit: int = 1000) -> list[LineageRecord]:
+        rows = self._run(
+            lambda tx: tx.q(
+                "SELECT pipeline, run_id, entity_key, write_key, operation, status, source_id, "
+                "target_id, correlation_id, at FROM {lineage} WHERE entity_key = ? "
+                "ORDER BY id LIMIT ?",
+                (entity_key, limit),
+            ),
+            write=False,
+        )
+        return [
+            LineageRecord(
+                r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], correlation_id=r[8], at=_dt(r[9])
+            )
+            for r in rows
+        ]
+
+    def start_run(self, lease: Lease, run: RunRecord) -> None:
+        def start(tx: _Tx) -> None:
+            self._check_fence(tx, lease)
+            tx.x(
+                "INSERT INTO {runs} (run_id, pipeline, holder, status, correlation_id, stats, "
+                "message, started_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    run.run_id,
+                    run.pipeline,
+                    run.holder,
+                    run.status,
+                    run.correlation_id,
+                    _dump(run.stats),
+                    run.message,
+                    self._now(),
+                ),
+            )
+
+        self._run(start)
+
+    def finish_run(
+        self, run_id: str, *, status: str, stats: dict[str, int], message: str | None = None
+    ) -> None:
+        self._run(
+            lambda tx: tx.x(
+                "UPDATE {runs} SET status = ?, stats = ?, message = ?, finished_at = ? "
+                "WHERE run_id = ?",
+                (status, _dump(stats), message, self._now(), run_id),
+            )
+        )
+
+    def runs(self, pipeline: str, *, limit: int = 50) -> list[RunRecord]:
+        rows = self._run(
+            lambda tx: tx.q(
+                "SELECT run_id, holder, status, correlation_id, stats, message, started_at, "
+                "finished_at FROM {runs} WHERE pipeline = ? ORDER BY started_at DESC, run_id "
+                "LIMIT ?",
+                (pipeline, limit),
+            ),
+            write=False,
+        )
+        return [
+            RunRecord(
+                r[0],
+                pipeline,
+                r[1],
+                r[2],
+                r[3],
+                _load(r[4]),
+                r[5],
+                _dt(r[6]),
+                _dt(r[7]),
+            )
+            for r in rows
+        ]
+
+    # -- tokens (the erpsa_sdk.auth TokenStore protocol) -------------------------------------
+    @staticmethod
+    def _token_key(key: TokenKey) -> str:
+        return _dump([key.tenant, key.credential_id])
+
+    def get(self, key: TokenKey) -> StoredToken | None:
+        """The stored token for ``key`` (:class:`~erpsa_sdk.auth.TokenStore`), or ``None``."""
+        from erpsa_sdk.auth._tokens import StoredToken, TokenSet
+
+        rows = self._run(
+            lambda tx: tx.q(
+                "SELECT value, version FROM {tokens} WHERE key = ?", (self._token_key(key),)
+            ),
+            write=False,
+        )
+        if not rows:
+            return None
+        return StoredToken(TokenSet.from_storage(_load(rows[0][0])), int(rows[0][1]))
+
+    def compare_and_swap(
+        self, key: TokenKey, expected_version: int | None, token: TokenSet
+    ) -> StoredToken | None:
+        """Store ``token`` if the stored version is ``expected_version`` (``None``: absent).
+
+        Returns the stored token with its new version, or ``None`` when another writer won.
+        """
+        from erpsa_sdk.auth._tokens import StoredToken
+
+        text, name = _dump(token.to_storage()), self._token_key(key)
+
+        def swap(tx: _Tx) -> StoredToken | None:
+            now = self._now()
+            if expected_version is None:
+                inserted = tx.x(
+                    "INSERT INTO {tokens} (key, value, version, updated_at) VALUES (?, ?, 1, ?) "
+                    "ON CONFLICT (key) DO NOTHING",
+                    (name, text, now),
+                )
+                return StoredToken(token, 1) if inserted == 1 else None
+            updated = tx.x(
+                "UPDATE {tokens} SET value = ?, version = version + 1, updated_at = ? "
+                "WHERE key = ? AND version = ?",
+                (text, now, name, expected_version),
+            )
+            return StoredToken(token, expected_version + 1) if updated == 1 else None
+
+        return self._run(swap)
+
+    # -- maintenance --------------------------------------------------------------------------
+    def prune(self, *, before: datetime, keep_runs: int = 100) -> int:
+        cutoff = before.astimezone(UTC).isoformat(timespec="microseconds")
+
+        def prune(tx: _Tx) -> int:
+            removed = tx.x(
+                "DELETE FROM {ledger} WHERE updated_at < ? AND status != 'pending' "
+                "AND NOT EXISTS (SELECT 1 FROM {ledger_heads} h WHERE h.target = {ledger}.target "
+                "AND h.write_key = {ledger}.write_key)",
+                (cutoff,),
+            )
+            removed += tx.x("DELETE FROM {lineage} WHERE at < ?", (cutoff,))
+            for (pipeline,) in tx.q("SELECT DISTINCT pipeline FROM {runs}"):
+                removed += tx.x(
+                    "DELETE FROM {runs} WHERE pipeline = ? AND run_id NOT IN (SELECT run_id "
+                    "FROM {runs} WHERE pipeline = ? ORDER BY started_at DESC LIMIT ?)",
+                    (pipeline, pipeline, keep_runs),
+                )
+            return removed
+
+        return self._run(prune)
