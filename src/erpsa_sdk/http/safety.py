@@ -12,12 +12,12 @@ Example:
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 
 __all__ = ["WriteSafety"]
 
 
-class WriteSafety(str, Enum):
+class WriteSafety(StrEnum):
     """How a write operation may be retried.
 
     * ``NATURAL_UPSERT``: the request addresses the record by its EntityKey (``PUT .../eid:K``,
