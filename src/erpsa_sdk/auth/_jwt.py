@@ -7,9 +7,10 @@ from collections.abc import Collection, Mapping
 from typing import Any, Final
 
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
 from joserfc import jwt
-from joserfc.jwk import ECKey, RSAKey, import_key
+from joserfc.jwk import ECKey, RSAKey
 from joserfc.util import urlsafe_b64encode
 from pydantic import SecretStr
 
@@ -48,11 +49,16 @@ def load_private_key(key: PrivateKeyInput) -> RSAKey | ECKey:
         loaded: Any = key
     else:
         raw = key.get_secret_value() if isinstance(key, SecretStr) else key
+        data = raw.encode() if isinstance(raw, str) else raw
         try:
-            loaded = import_key(raw.encode() if isinstance(raw, str) else raw)
+            parsed = serialization.load_pem_private_key(data, password=None)
+            kind: type[RSAKey | ECKey] = RSAKey if isinstance(parsed, rsa.RSAPrivateKey) else ECKey
+            loaded = kind.import_key(data)
         except Exception:
             # The library's message could quote the key material; say only what failed.
-            raise ConfigurationError("private_key is not a readable PEM RSA or EC key") from None
+            raise ConfigurationError(
+                "private_key is not a readable, unencrypted PEM RSA or EC private key"
+            ) from None
     if not isinstance(loaded, RSAKey | ECKey) or not loaded.is_private:
         raise ConfigurationError("private_key must be an RSA or EC private key")
     return loaded
