@@ -6,7 +6,7 @@ three extension attributes: ``correlationid`` (the run or request that caused it
 ``causationid`` (the event that caused it) and ``writekey`` (the :class:`~erpsa_sdk.models.WriteKey`
 of the write it reports). ``to_json`` / ``from_json`` use the CloudEvents JSON format.
 
-Example:
+Examples:
     >>> from datetime import UTC, datetime
     >>> event = BusinessEvent.create(EventType.TIMEENTRY_APPROVED, source="/kantata/acme",
     ...     subject="te-1", data={"minutes": 34}, time=datetime(2026, 11, 2, 17, tzinfo=UTC),
@@ -38,7 +38,7 @@ class EventType(StrEnum):
 
     The CloudEvents ``type`` is :data:`EVENT_TYPE_PREFIX` + the value; see :attr:`ce_type`.
 
-    Example:
+    Examples:
         >>> EventType.INVOICE_RELEASED.ce_type
         'dev.erpsa.invoice.released'
         >>> EventType.from_ce_type("dev.erpsa.project.approved")
@@ -72,7 +72,7 @@ class EventType(StrEnum):
     def ce_type(self) -> str:
         """The CloudEvents ``type`` attribute of this event type.
 
-        Example:
+        Examples:
             >>> EventType.REVENUE_POSTED.ce_type
             'dev.erpsa.revenue.posted'
         """
@@ -82,7 +82,7 @@ class EventType(StrEnum):
     def from_ce_type(cls, ce_type: str) -> EventType:
         """The catalogue entry of a CloudEvents ``type``; ``ValueError`` when not in it.
 
-        Example:
+        Examples:
             >>> EventType.from_ce_type("dev.erpsa.expense.approved").value
             'expense.approved'
         """
@@ -94,7 +94,7 @@ class EventType(StrEnum):
 class BusinessEvent(BaseModel):
     """A business event as a CloudEvents 1.0 envelope.
 
-    Parameters:
+    Attributes:
         id: unique within ``source``; :meth:`create` derives it from ``writekey`` when given,
             so a replayed write emits the same event id (consumers deduplicate on it).
         source: URI reference of the producer context (``/kantata/acme``).
@@ -102,9 +102,11 @@ class BusinessEvent(BaseModel):
         time: aware timestamp of the occurrence.
         subject: the object the event is about (a canonical key).
         data: the JSON payload (typically a canonical object dumped in JSON mode).
-        correlationid, causationid, writekey: extension attributes.
+        correlationid: extension attribute: the run or request this event belongs to.
+        causationid: extension attribute: the id of the event that caused this one.
+        writekey: extension attribute: the compact ``WriteKey`` of the write it reports.
 
-    Example:
+    Examples:
         >>> from datetime import UTC, datetime
         >>> e = BusinessEvent(id="1", source="/netsuite/TSTDRV1", type="dev.erpsa.invoice.posted",
         ...                   time=datetime(2026, 11, 30, tzinfo=UTC))
@@ -153,7 +155,7 @@ class BusinessEvent(BaseModel):
         ``time`` defaults to now (UTC). ``id`` defaults to a UUIDv5 of (type, writekey) when a
         write key is given, else a random UUID. ``writekey`` may be a ``WriteKey`` or its string.
 
-        Example:
+        Examples:
             >>> from erpsa_sdk.models import Money
             >>> e = BusinessEvent.create("invoice.released", source="/erpsa", writekey="ns_wabc",
             ...                          data=Money("10", "EUR"))
@@ -194,7 +196,7 @@ class BusinessEvent(BaseModel):
     def event_type(self) -> EventType | None:
         """The catalogue entry of :attr:`type`, or ``None`` for a custom type.
 
-        Example:
+        Examples:
             >>> from datetime import UTC, datetime
             >>> BusinessEvent(id="1", source="/x", type="com.example.custom",
             ...               time=datetime(2026, 1, 1, tzinfo=UTC)).event_type is None
@@ -208,7 +210,7 @@ class BusinessEvent(BaseModel):
     def to_dict(self) -> dict[str, Any]:
         """The CloudEvents JSON-format object (unset optional attributes left out).
 
-        Example:
+        Examples:
             >>> from datetime import UTC, datetime
             >>> sorted(BusinessEvent(id="1", source="/x", type="t",
             ...        time=datetime(2026, 1, 1, tzinfo=UTC)).to_dict())
@@ -219,7 +221,7 @@ class BusinessEvent(BaseModel):
     def to_json(self) -> str:
         """The event in CloudEvents JSON format (``application/cloudevents+json``).
 
-        Example:
+        Examples:
             >>> from datetime import UTC, datetime
             >>> BusinessEvent(id="1", source="/x", type="t",
             ...               time=datetime(2026, 1, 1, tzinfo=UTC)).to_json()
@@ -231,7 +233,7 @@ class BusinessEvent(BaseModel):
     def from_json(cls, text: str | bytes) -> BusinessEvent:
         """Read an event in CloudEvents JSON format.
 
-        Example:
+        Examples:
             >>> BusinessEvent.from_json('{"id":"1","source":"/x","type":"t",'
             ...     '"specversion":"1.0","time":"2026-01-01T00:00:00Z"}').id
             '1'

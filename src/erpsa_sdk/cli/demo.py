@@ -4,7 +4,7 @@ It builds a consulting invoice from a week of time entries: exact minutes, dated
 ``Money × Decimal`` rounded once per line, totals that add up, and prints the invoice (Rich)
 and its JSON.
 
-Example:
+Examples:
     >>> invoice, entries = build_demo_invoice()
     >>> invoice.total, len(entries)
     (Money('12425.34', 'USD'), 10)
@@ -33,7 +33,7 @@ _DISCOUNT_RATE = Decimal("0.05")
 def build_demo_invoice() -> tuple[Invoice, list[TimeEntry]]:
     """The demo's invoice and the approved time entries it bills (deterministic, offline).
 
-    Example:
+    Examples:
         >>> invoice, _ = build_demo_invoice()
         >>> invoice.total == invoice.subtotal + invoice.tax_total - invoice.discount_total
         True
@@ -134,7 +134,7 @@ def demo(
 ) -> None:
     """Build a consulting invoice from a week of time entries and print it and its JSON.
 
-    Example:
+    Examples:
         >>> from typer.testing import CliRunner
         >>> from erpsa_sdk.cli import app
         >>> result = CliRunner().invoke(app, ["demo", "--json"])

@@ -1,6 +1,6 @@
 """``erpsa schema export DIR``: write one versioned JSON Schema per canonical model.
 
-Example:
+Examples:
     >>> from typer.testing import CliRunner
     >>> import tempfile
     >>> from erpsa_sdk.cli import app
@@ -43,7 +43,7 @@ def export(
     Each schema's ``$id`` carries the model's schema version; the output is identical across
     runs, so the files can be committed and diffed.
 
-    Example:
+    Examples:
         >>> from typer.testing import CliRunner
         >>> import tempfile, pathlib
         >>> from erpsa_sdk.cli import app

@@ -4,7 +4,7 @@ Canonical models are frozen pydantic v2 models. Structural rules (no float money
 currency, aware datetimes, end >= start, one currency per document) reject a record; business
 rules (<= 24 h per entry, totals that add up, known statuses) are kept as ``warnings``.
 
-Example:
+Examples:
     >>> from datetime import date
     >>> from decimal import Decimal
     >>> entry = TimeEntry(key="te-1", resource_key="r1", project_key="p1",

@@ -52,7 +52,7 @@ Key = Annotated[str, Field(min_length=1, max_length=255)]
 class RuleWarning(BaseModel):
     """A business rule the object breaks: kept on the object, enforced only where a target needs it.
 
-    Example:
+    Examples:
         >>> RuleWarning(code="over_24h", message="1500 minutes", field="duration_minutes")
         RuleWarning(code='over_24h', message='1500 minutes', field='duration_minutes')
     """
@@ -67,7 +67,7 @@ class RuleWarning(BaseModel):
 class ExtensionField(BaseModel):
     """One tenant custom field: its kind, whether it is required, and allowed values.
 
-    Example:
+    Examples:
         >>> ExtensionField(kind="string", required=True, choices=("EMEA", "AMER")).required
         True
     """
@@ -108,7 +108,7 @@ class ExtensionSchema(BaseModel):
     Give it to a parser (``parse_records(..., extension_schema=...)``) or through
     :func:`extension_context`; values are checked and converted (``"12.50"`` -> ``Decimal``).
 
-    Example:
+    Examples:
         >>> schema = ExtensionSchema(fields={
         ...     "region": ExtensionField(kind="string", required=True, choices=("EMEA", "AMER")),
         ...     "po_number": ExtensionField(kind="string", max_length=20),
@@ -129,7 +129,7 @@ class ExtensionSchema(BaseModel):
     def validate_values(self, values: Mapping[str, Any]) -> dict[str, Any]:
         """Check ``values`` and return them converted; raise ``ValueError`` listing every problem.
 
-        Example:
+        Examples:
             >>> ExtensionSchema(fields={"hours_cap": ExtensionField(kind="decimal")}
             ...                 ).validate_values({"hours_cap": "37.5"})
             {'hours_cap': Decimal('37.5')}
@@ -189,7 +189,7 @@ def extension_context(
 
     Pass one schema, or a mapping from model name (``"TimeEntry"``) to schema.
 
-    Example:
+    Examples:
         >>> from erpsa_sdk.models import Customer
         >>> ctx = extension_context({"Customer": ExtensionSchema(fields={
         ...     "tier": ExtensionField(kind="integer", required=True)})})
@@ -219,7 +219,7 @@ class CanonicalModel(BaseModel):
     the ``warnings`` its business rules raised. Structural rules reject the record; business
     rules only add warnings. ``schema_version`` versions the exported JSON Schema.
 
-    Example:
+    Examples:
         >>> from erpsa_sdk.models import Customer
         >>> c = Customer(key="c1", name="Acme", source_refs=[SourceRef(system="kantata",
         ...              tenant="acme", id="77")])
@@ -292,7 +292,7 @@ class CanonicalModel(BaseModel):
     def business_warnings(self) -> list[RuleWarning]:
         """The business rules this object breaks (subclasses add theirs).
 
-        Example:
+        Examples:
             >>> from erpsa_sdk.models import Customer
             >>> Customer(key="c1", name="Acme").business_warnings()
             []
@@ -309,7 +309,7 @@ class CanonicalModel(BaseModel):
             object_type: the target object type; defaults to the model's ``object_type``.
             source: which source ref to use (the first by default).
 
-        Example:
+        Examples:
             >>> from erpsa_sdk.models import Customer
             >>> c = Customer(key="c1", name="Acme",
             ...              source_refs=[SourceRef(system="kantata", tenant="acme", id="77")])

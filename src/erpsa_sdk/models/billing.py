@@ -1,6 +1,6 @@
 """Billing and revenue: :class:`Invoice` with :class:`InvoiceLine`, and :class:`RevenueEvent`.
 
-Example:
+Examples:
     >>> from datetime import date
     >>> from decimal import Decimal
     >>> from erpsa_sdk.models import Money
@@ -48,7 +48,7 @@ __all__ = [
 class LineKind(StrEnum):
     """What an invoice line bills.
 
-    Example:
+    Examples:
         >>> LineKind("time")
         <LineKind.TIME: 'time'>
     """
@@ -67,7 +67,7 @@ class InvoiceLine(Part):
     ``amount`` is carried as the source states it; ``expected_amount()`` recomputes
     ``quantity × unit_price`` only to check it (a warning on the invoice when they differ).
 
-    Example:
+    Examples:
         >>> line = InvoiceLine(description="Design", quantity=Decimal("2"),
         ...                    unit_price=Money("100", "USD"), amount=Money("200", "USD"))
         >>> line.expected_amount() == line.amount
@@ -95,7 +95,7 @@ class InvoiceLine(Part):
     def expected_amount(self, *, rounding: str = ROUND_HALF_UP) -> Money | None:
         """``quantity × unit_price`` rounded once, or ``None`` without a unit price.
 
-        Example:
+        Examples:
             >>> InvoiceLine(amount=Money(1, "USD")).expected_amount() is None
             True
         """
@@ -107,7 +107,7 @@ class InvoiceLine(Part):
 class InvoiceStatus(StrEnum):
     """Lifecycle of an invoice.
 
-    Example:
+    Examples:
         >>> InvoiceStatus.RELEASED.value
         'released'
     """
@@ -128,7 +128,7 @@ class Invoice(CanonicalModel):
     the invoice date. Business: ``total == subtotal + tax_total - discount_total``, subtotal ==
     sum of line amounts, each line's ``quantity × unit_price`` equals its amount, known status.
 
-    Example:
+    Examples:
         >>> usd = lambda a: Money(a, "USD")
         >>> inv = Invoice(key="i1", customer_key="c1", currency="USD",
         ...               invoice_date=date(2026, 11, 30), subtotal=usd(100), tax_total=usd(8),
@@ -178,7 +178,7 @@ class Invoice(CanonicalModel):
     ) -> Invoice:
         """Build an invoice whose subtotal and total are computed from ``lines`` (exact sums).
 
-        Example:
+        Examples:
             >>> Invoice.from_lines(key="i1", customer_key="c1", currency="JPY",
             ...     invoice_date=date(2026, 11, 30),
             ...     lines=[InvoiceLine(amount=Money(1000, "JPY"))] * 3).total
@@ -201,7 +201,7 @@ class Invoice(CanonicalModel):
     def business_warnings(self) -> list[RuleWarning]:
         """Totals that do not add up, lines whose amount is not quantity × price.
 
-        Example:
+        Examples:
             >>> Invoice.from_lines(key="i1", customer_key="c1", currency="USD",
             ...     invoice_date=date(2026, 11, 30), lines=[]).business_warnings()
             []
@@ -243,7 +243,7 @@ class Invoice(CanonicalModel):
 class RecognitionMethod(StrEnum):
     """How revenue is recognised.
 
-    Example:
+    Examples:
         >>> RecognitionMethod("percent_complete")
         <RecognitionMethod.PERCENT_COMPLETE: 'percent_complete'>
     """
@@ -259,7 +259,7 @@ class RecognitionMethod(StrEnum):
 class RevenueStatus(StrEnum):
     """Whether a revenue event is pending, posted to the ledger or reversed.
 
-    Example:
+    Examples:
         >>> RevenueStatus.POSTED.value
         'posted'
     """
@@ -273,7 +273,7 @@ class RevenueStatus(StrEnum):
 class RevenueEvent(CanonicalModel):
     """Revenue recognised for a project in a period (a negative amount reverses).
 
-    Example:
+    Examples:
         >>> RevenueEvent(key="rev1", project_key="p1", recognition_date=date(2026, 11, 30),
         ...              amount=Money("1125", "USD"), method="time_and_materials").status
         <RevenueStatus.PENDING: 'pending'>

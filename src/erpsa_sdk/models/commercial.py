@@ -1,6 +1,6 @@
 """Commercial terms: :class:`Contract` and :class:`RateCard` with its lines by role.
 
-Example:
+Examples:
     >>> from datetime import date
     >>> from erpsa_sdk.models import Money
     >>> card = RateCard(key="rc1", name="2026 list", currency="USD",
@@ -38,7 +38,7 @@ class BillingType(StrEnum):
 
     ``UNMAPPED`` keeps a record whose source billing type the mapping does not know.
 
-    Example:
+    Examples:
         >>> BillingType("fixed_fee")
         <BillingType.FIXED_FEE: 'fixed_fee'>
     """
@@ -54,7 +54,7 @@ class BillingType(StrEnum):
 class ContractStatus(StrEnum):
     """Lifecycle of a contract.
 
-    Example:
+    Examples:
         >>> ContractStatus.ACTIVE.value
         'active'
     """
@@ -73,7 +73,7 @@ class Contract(CanonicalModel):
     Structural: ``value`` and ``retainer_amount`` are in the contract currency; end >= start.
     Business: a fixed-fee or retainer contract without its amount gets a warning.
 
-    Example:
+    Examples:
         >>> c = Contract(key="k1", customer_key="c1", name="Data platform",
         ...              billing_type="fixed_fee", currency="EUR", start_date=date(2026, 1, 1))
         >>> [w.code for w in c.warnings]
@@ -111,7 +111,7 @@ class Contract(CanonicalModel):
     def business_warnings(self) -> list[RuleWarning]:
         """Fixed fee needs ``value``; retainer needs ``retainer_amount``.
 
-        Example:
+        Examples:
             >>> Contract(key="k1", customer_key="c1", name="x", billing_type="retainer",
             ...          currency="USD", start_date=date(2026, 1, 1),
             ...          retainer_amount=Money(5000, "USD")).business_warnings()
@@ -140,7 +140,7 @@ class Contract(CanonicalModel):
 class RateCardLine(Part):
     """The rate of one role on a rate card.
 
-    Example:
+    Examples:
         >>> RateCardLine(role="Architect", rate=Money("210", "USD")).unit
         <RateUnit.HOUR: 'hour'>
     """
@@ -156,7 +156,7 @@ class RateCard(CanonicalModel):
     Structural: every line is in the card's currency; end >= start.
     Business: a role listed twice for one unit is a warning.
 
-    Example:
+    Examples:
         >>> RateCard(key="rc1", name="list", currency="USD", effective_from=date(2026, 1, 1),
         ...          lines=[RateCardLine(role="PM", rate=Money(1, "EUR"))])
         Traceback (most recent call last):
@@ -183,7 +183,7 @@ class RateCard(CanonicalModel):
     def business_warnings(self) -> list[RuleWarning]:
         """Duplicate roles make the rate ambiguous.
 
-        Example:
+        Examples:
             >>> RateCard(key="rc1", name="l", currency="USD", effective_from=date(2026, 1, 1),
             ...          lines=[RateCardLine(role="PM", rate=Money(1, "USD"))] * 2
             ...          ).warnings[0].code
@@ -207,7 +207,7 @@ class RateCard(CanonicalModel):
     def rate_for(self, role: str, unit: RateUnit = RateUnit.HOUR) -> Money | None:
         """The rate of ``role`` (first matching line), or ``None``.
 
-        Example:
+        Examples:
             >>> RateCard(key="rc1", name="l", currency="USD", effective_from=date(2026, 1, 1)
             ...          ).rate_for("PM") is None
             True

@@ -14,7 +14,7 @@ external references and a Salesforce external-id field of 255):
 * ``key.canonical`` is the full, reversible form; ``EntityKey.parse`` reads it back.
 * ``entity_key.uuid5()`` is the Dataverse row id (a UUIDv5 of the canonical form).
 
-Example:
+Examples:
     >>> ek = EntityKey(namespace="acme-prod", system="kantata", tenant="acme",
     ...                source_id="42", object_type="time_entry")
     >>> str(ek)
@@ -62,7 +62,7 @@ def _enc(part: str) -> str:
 class WriteOperation(StrEnum):
     """What a write does to the target record.
 
-    Example:
+    Examples:
         >>> WriteOperation("upsert") is WriteOperation.UPSERT
         True
     """
@@ -77,7 +77,7 @@ class WriteOperation(StrEnum):
 class EntityKey(BaseModel):
     """A source record's stable identity at a target.
 
-    Parameters:
+    Attributes:
         namespace: the deployment's explicit, stable namespace (``acme-prod``): 1-24 of
             ``[a-z0-9-]``, no leading or trailing hyphen. Never derive it from a pipeline name
             or a file path; changing it is a migration.
@@ -86,7 +86,7 @@ class EntityKey(BaseModel):
         source_id: the record's id in the source system.
         object_type: the target object type (``time_entry``, ``customer``).
 
-    Example:
+    Examples:
         >>> ek = EntityKey(namespace="acme-prod", system="netsuite", tenant="TSTDRV1",
         ...                source_id="1001", object_type="customer")
         >>> ek.canonical
@@ -109,7 +109,7 @@ class EntityKey(BaseModel):
     def canonical(self) -> str:
         """The full, reversible form: ``ek1:<ns>:<system>:<tenant>:<object_type>:<source_id>``.
 
-        Example:
+        Examples:
             >>> EntityKey(namespace="n", system="s", tenant="t:1", source_id="a b",
             ...           object_type="project").canonical
             'ek1:n:s:t%3A1:project:a%20b'
@@ -121,7 +121,7 @@ class EntityKey(BaseModel):
     def parse(cls, text: str) -> EntityKey:
         """Read back a :attr:`canonical` form (the hashed ``str()`` form cannot be reversed).
 
-        Example:
+        Examples:
             >>> EntityKey.parse("ek1:n:s:t:project:P-1").source_id
             'P-1'
         """
@@ -141,7 +141,7 @@ class EntityKey(BaseModel):
     def external_id(self) -> str:
         """The compact form for vendor external-id fields (same as ``str(key)``).
 
-        Example:
+        Examples:
             >>> ek = EntityKey(namespace="n", system="s", tenant="t", source_id="1",
             ...                object_type="project")
             >>> ek.external_id == str(ek) and ek.external_id.startswith("n_")
@@ -152,7 +152,7 @@ class EntityKey(BaseModel):
     def uuid5(self) -> uuid.UUID:
         """A deterministic UUID (version 5) of the key, for targets keyed by GUID (Dataverse).
 
-        Example:
+        Examples:
             >>> ek = EntityKey(namespace="n", system="s", tenant="t", source_id="1",
             ...                object_type="project")
             >>> ek.uuid5().version
@@ -170,7 +170,7 @@ class WriteKey(BaseModel):
     The same WriteKey is reused on every retry and replay of that write and keys the ledger;
     it is sent to a vendor only where the vendor deduplicates requests.
 
-    Example:
+    Examples:
         >>> ek = EntityKey(namespace="acme-prod", system="kantata", tenant="acme",
         ...                source_id="42", object_type="time_entry")
         >>> wk = WriteKey(entity_key=ek, version="2026-11-01T10:00:00Z", operation="upsert")
@@ -190,7 +190,7 @@ class WriteKey(BaseModel):
     def canonical(self) -> str:
         """The full, reversible form: ``wk1:<operation>:<version>:<entity canonical>``.
 
-        Example:
+        Examples:
             >>> ek = EntityKey.parse("ek1:n:s:t:project:1")
             >>> WriteKey(entity_key=ek, version="7", operation="delete").canonical
             'wk1:delete:7:ek1:n:s:t:project:1'
@@ -201,7 +201,7 @@ class WriteKey(BaseModel):
     def parse(cls, text: str) -> WriteKey:
         """Read back a :attr:`canonical` form.
 
-        Example:
+        Examples:
             >>> WriteKey.parse("wk1:upsert:v1:ek1:n:s:t:project:1").version
             'v1'
         """
@@ -218,7 +218,7 @@ class WriteKey(BaseModel):
     def token(self) -> str:
         """The compact form (same as ``str(key)``) for ledgers and vendor idempotency headers.
 
-        Example:
+        Examples:
             >>> wk = WriteKey.parse("wk1:upsert:v1:ek1:n:s:t:project:1")
             >>> wk.token == str(wk)
             True
@@ -228,7 +228,7 @@ class WriteKey(BaseModel):
     def uuid5(self) -> uuid.UUID:
         """A deterministic UUID of the write, for vendors whose request ids must be GUIDs.
 
-        Example:
+        Examples:
             >>> WriteKey.parse("wk1:upsert:v1:ek1:n:s:t:project:1").uuid5().version
             5
         """

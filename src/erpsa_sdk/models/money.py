@@ -5,7 +5,7 @@
 one tenth. Vendor JSON numbers enter through :data:`VendorAmount` / :func:`vendor_money`, which
 quantize them to the currency's minor units (``1000.0`` -> ``1000.00 USD``).
 
-Example:
+Examples:
     >>> from decimal import Decimal
     >>> Money("100.00", "USD") * Decimal("1.5")
     Money('150.00', 'USD')
@@ -80,7 +80,7 @@ _FLOAT_HINT = "pass a Decimal or a decimal string such as Decimal('0.10') or '0.
 class CurrencyMismatch(ErpsaError, ValueError):
     """Two amounts in different currencies were combined; convert one with :class:`FxRate`.
 
-    Example:
+    Examples:
         >>> try:
         ...     Money("1.00", "USD") + Money("1.00", "EUR")
         ... except CurrencyMismatch as exc:
@@ -104,7 +104,7 @@ class FloatMoneyError(TypeError, ValueError):
     It is a ``TypeError`` for the caller who wrote ``Money(0.1, "USD")``, and a ``ValueError``
     so that pydantic turns it into a validation error (a ``Rejected`` record) inside parsing.
 
-    Example:
+    Examples:
         >>> issubclass(FloatMoneyError, TypeError)
         True
     """
@@ -116,7 +116,7 @@ _UNSET: Any = object()
 def register_currency(code: str, minor_units: int) -> None:
     """Register a currency code (or a private unit) and its number of minor-unit digits.
 
-    Example:
+    Examples:
         >>> register_currency("XTS", 2)
         >>> Money("1", "XTS")
         Money('1.00', 'XTS')
@@ -131,7 +131,7 @@ def register_currency(code: str, minor_units: int) -> None:
 def minor_units(currency: str) -> int:
     """Number of decimal places of ``currency`` (ISO 4217); unknown codes raise ``ValueError``.
 
-    Example:
+    Examples:
         >>> minor_units("JPY"), minor_units("USD"), minor_units("BHD")
         (0, 2, 3)
     """
@@ -148,7 +148,7 @@ def _exponent(currency: str) -> Decimal:
 def quantize_amount(amount: Decimal, currency: str, *, rounding: str = ROUND_HALF_UP) -> Decimal:
     """Round ``amount`` to the minor units of ``currency`` once, with the given rounding mode.
 
-    Example:
+    Examples:
         >>> from decimal import ROUND_HALF_EVEN
         >>> quantize_amount(Decimal("2.345"), "USD"), quantize_amount(Decimal("2.345"), "USD",
         ...     rounding=ROUND_HALF_EVEN)
@@ -201,7 +201,7 @@ class Money(BaseModel):
         amount: a ``Decimal``, an ``int`` or a decimal string. A ``float`` raises ``TypeError``.
         currency: an ISO 4217 code known to :data:`CURRENCY_MINOR_UNITS`.
 
-    Example:
+    Examples:
         >>> Money("100", "USD")
         Money('100.00', 'USD')
         >>> Money(amount=Decimal("5"), currency="JPY") + Money(7, "JPY")
@@ -256,7 +256,7 @@ class Money(BaseModel):
     def zero(cls, currency: str) -> Money:
         """Zero in ``currency``, e.g. as the start value of ``sum``.
 
-        Example:
+        Examples:
             >>> Money.zero("BHD")
             Money('0.000', 'BHD')
         """
@@ -266,7 +266,7 @@ class Money(BaseModel):
     def sum(cls, items: Iterable[Money], currency: str) -> Money:
         """Exact sum of ``items`` (possibly empty) in ``currency``.
 
-        Example:
+        Examples:
             >>> Money.sum([], "EUR"), Money.sum([Money("1.5", "EUR")] * 3, "EUR")
             (Money('0.00', 'EUR'), Money('4.50', 'EUR'))
         """
@@ -326,7 +326,7 @@ class Money(BaseModel):
             factor: a ``Decimal``, ``int`` or decimal string (a ``float`` raises ``TypeError``).
             rounding: a :mod:`decimal` rounding mode; the target connector's choice.
 
-        Example:
+        Examples:
             >>> from decimal import ROUND_HALF_EVEN
             >>> Money("0.25", "USD").multiply(Decimal("0.5"))
             Money('0.13', 'USD')
@@ -355,7 +355,7 @@ class Money(BaseModel):
     def quantize(self, *, rounding: str = ROUND_HALF_UP) -> Money:
         """Round a finer-than-minor-units amount to the currency's minor units.
 
-        Example:
+        Examples:
             >>> Money("10.005", "USD").quantize()
             Money('10.01', 'USD')
         """
@@ -422,7 +422,7 @@ def vendor_money(amount: object, currency: str, *, rounding: str = ROUND_HALF_UP
 
     Use it in connector page models and mappings, never for amounts typed by a user.
 
-    Example:
+    Examples:
         >>> vendor_money(1000.0, "USD"), vendor_money("1000", "USD"), vendor_money(1234.5, "JPY")
         (Money('1000.00', 'USD'), Money('1000.00', 'USD'), Money('1235', 'JPY'))
         >>> vendor_money(12.3456, "BHD")
@@ -436,7 +436,7 @@ class FxRate(BaseModel):
 
     Money never converts implicitly; a conversion names its rate and rounds once.
 
-    Example:
+    Examples:
         >>> eur_usd = FxRate(base="EUR", quote="USD", rate=Decimal("1.0825"))
         >>> eur_usd.convert(Money("100.00", "EUR"))
         Money('108.25', 'USD')
@@ -467,7 +467,7 @@ class FxRate(BaseModel):
     def convert(self, money: Money, *, rounding: str = ROUND_HALF_UP) -> Money:
         """Convert ``money`` (in ``base``) to ``quote``, rounding once.
 
-        Example:
+        Examples:
             >>> FxRate(base="USD", quote="JPY", rate=Decimal("151.237")).convert(Money(10, "USD"))
             Money('1512', 'JPY')
         """
@@ -479,7 +479,7 @@ class FxRate(BaseModel):
     def inverse(self) -> FxRate:
         """The rate in the other direction (``1 / rate``, 28 significant digits).
 
-        Example:
+        Examples:
             >>> FxRate(base="EUR", quote="USD", rate=Decimal("2")).inverse().rate
             Decimal('0.5')
         """

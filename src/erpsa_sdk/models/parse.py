@@ -4,7 +4,7 @@ Fast path: one validation over the whole list. On any error, the already-decoded
 validated one by one: good ones become canonical objects, bad ones :class:`Rejected` with their
 raw payload and errors. Nothing raises for one bad record, nothing is dropped.
 
-Example:
+Examples:
     >>> from erpsa_sdk.models import Customer
     >>> out = parse_records(Customer, [{"key": "c1", "name": "Acme"}, {"key": "c2"}])
     >>> [type(item).__name__ for item in out]
@@ -88,7 +88,7 @@ def parse_records(
     Returns:
         one item per record, in the same order.
 
-    Example:
+    Examples:
         >>> from erpsa_sdk.models import Money
         >>> [str(x) if isinstance(x, Money) else x.errors[0]["loc"] for x in parse_records(
         ...     Money, [{"amount": "1", "currency": "USD"}, {"amount": "1", "currency": "ZZZ"}])]
@@ -111,7 +111,7 @@ def parse_records_json(
 
     The JSON is decoded a second time only when some record fails, and only locally.
 
-    Example:
+    Examples:
         >>> from erpsa_sdk.models import Customer
         >>> parse_records_json(Customer, b'[{"key": "c1", "name": "Acme"}]')[0].name
         'Acme'

@@ -1,6 +1,6 @@
 """Who: :class:`Customer`, :class:`LegalEntity`, :class:`CostCenter`, :class:`Resource`.
 
-Example:
+Examples:
     >>> from datetime import date
     >>> from erpsa_sdk.models import Money
     >>> ada = Resource(key="r1", name="Ada", bill_rates=[
@@ -38,7 +38,7 @@ _COUNTRY = r"^[A-Z]{2}$"
 class Address(Part):
     """A postal address; ``country`` is an ISO 3166-1 alpha-2 code.
 
-    Example:
+    Examples:
         >>> Address(line1="1 Main St", city="Austin", country="US").country
         'US'
     """
@@ -54,7 +54,7 @@ class Address(Part):
 class Customer(CanonicalModel):
     """A client the firm bills.
 
-    Example:
+    Examples:
         >>> Customer(key="c1", name="Acme Corp", currency="USD").currency
         'USD'
     """
@@ -74,7 +74,7 @@ class Customer(CanonicalModel):
 class LegalEntity(CanonicalModel):
     """A company of the firm that books revenue and cost (subsidiary, ``legal_entity``).
 
-    Example:
+    Examples:
         >>> LegalEntity(key="le-us", name="Acme Consulting Inc.", base_currency="USD",
         ...             country="US").base_currency
         'USD'
@@ -91,7 +91,7 @@ class LegalEntity(CanonicalModel):
 class CostCenter(CanonicalModel):
     """A cost center (department, practice) that owns resources and projects.
 
-    Example:
+    Examples:
         >>> CostCenter(key="cc-1", name="Data Practice", code="DP").code
         'DP'
     """
@@ -108,7 +108,7 @@ class CostCenter(CanonicalModel):
 class RateUnit(StrEnum):
     """The unit a rate is quoted per.
 
-    Example:
+    Examples:
         >>> RateUnit("hour")
         <RateUnit.HOUR: 'hour'>
     """
@@ -120,7 +120,7 @@ class RateUnit(StrEnum):
 class RatePeriod(Part):
     """A rate valid from ``effective_from`` to ``effective_to`` (inclusive, open when ``None``).
 
-    Example:
+    Examples:
         >>> p = RatePeriod(rate=Money("95", "EUR"), effective_from=date(2026, 1, 1),
         ...                effective_to=date(2026, 12, 31))
         >>> p.covers(date(2026, 7, 1)), p.covers(date(2027, 1, 1))
@@ -140,7 +140,7 @@ class RatePeriod(Part):
     def covers(self, day: date) -> bool:
         """Whether the rate applies on ``day``.
 
-        Example:
+        Examples:
             >>> RatePeriod(rate=Money(1, "USD"), effective_from=date(2026, 1, 1)).covers(
             ...     date(2025, 12, 31))
             False
@@ -153,7 +153,7 @@ class RatePeriod(Part):
 class ResourceType(StrEnum):
     """Employee, contractor, or a placeholder (generic role) resource.
 
-    Example:
+    Examples:
         >>> ResourceType.CONTRACTOR.value
         'contractor'
     """
@@ -176,7 +176,7 @@ def _overlaps(periods: tuple[RatePeriod, ...]) -> bool:
 class Resource(CanonicalModel):
     """A person (or placeholder) who works on projects, with dated cost and bill rates.
 
-    Example:
+    Examples:
         >>> r = Resource(key="r1", name="Ada", cost_rates=[
         ...     RatePeriod(rate=Money("60", "USD"), effective_from=date(2026, 1, 1))])
         >>> r.cost_rate_on(date(2026, 3, 1)), r.bill_rate_on(date(2026, 3, 1))
@@ -206,7 +206,7 @@ class Resource(CanonicalModel):
     def business_warnings(self) -> list[RuleWarning]:
         """Overlapping rate periods of one unit make the applicable rate ambiguous.
 
-        Example:
+        Examples:
             >>> r = Resource(key="r1", name="Ada", bill_rates=[
             ...     RatePeriod(rate=Money(1, "USD"), effective_from=date(2026, 1, 1)),
             ...     RatePeriod(rate=Money(2, "USD"), effective_from=date(2026, 6, 1))])
@@ -226,7 +226,7 @@ class Resource(CanonicalModel):
     def bill_rate_on(self, day: date, unit: RateUnit = RateUnit.HOUR) -> Money | None:
         """The bill rate that applies on ``day`` (the latest period covering it), or ``None``.
 
-        Example:
+        Examples:
             >>> Resource(key="r1", name="Ada").bill_rate_on(date(2026, 1, 1)) is None
             True
         """
@@ -235,7 +235,7 @@ class Resource(CanonicalModel):
     def cost_rate_on(self, day: date, unit: RateUnit = RateUnit.HOUR) -> Money | None:
         """The cost rate that applies on ``day``, or ``None``.
 
-        Example:
+        Examples:
             >>> Resource(key="r1", name="Ada").cost_rate_on(date(2026, 1, 1)) is None
             True
         """

@@ -1,6 +1,6 @@
 """Delivery: :class:`Project`, :class:`ProjectTask`, :class:`Assignment`, :class:`Milestone`.
 
-Example:
+Examples:
     >>> from datetime import date
     >>> p = Project(key="p1", name="Data platform", currency="USD", status="active",
     ...             start_date=date(2026, 1, 5))
@@ -43,7 +43,7 @@ __all__ = [
 class ProjectStatus(StrEnum):
     """Lifecycle of a project.
 
-    Example:
+    Examples:
         >>> ProjectStatus("on_hold")
         <ProjectStatus.ON_HOLD: 'on_hold'>
     """
@@ -63,7 +63,7 @@ class Project(CanonicalModel):
     Structural: end >= start; ``budget`` in the project currency.
     Business: an unknown status becomes ``UNMAPPED`` with ``status_raw`` kept.
 
-    Example:
+    Examples:
         >>> p = Project(key="p1", name="X", currency="USD", status="Green",
         ...             start_date=date(2026, 1, 1))
         >>> p.status, p.status_raw, p.warnings[0].code
@@ -102,7 +102,7 @@ class Project(CanonicalModel):
 class TaskStatus(StrEnum):
     """Lifecycle of a project task.
 
-    Example:
+    Examples:
         >>> TaskStatus.DONE.value
         'done'
     """
@@ -117,7 +117,7 @@ class TaskStatus(StrEnum):
 class ProjectTask(CanonicalModel):
     """A task (phase, work item) of a project that time and expenses are booked to.
 
-    Example:
+    Examples:
         >>> ProjectTask(key="t1", project_key="p1", name="Discovery", estimated_minutes=2400
         ...             ).billable
         True
@@ -145,7 +145,7 @@ class ProjectTask(CanonicalModel):
 class AssignmentStatus(StrEnum):
     """Whether a staffing assignment is tentative, confirmed or cancelled.
 
-    Example:
+    Examples:
         >>> AssignmentStatus("confirmed")
         <AssignmentStatus.CONFIRMED: 'confirmed'>
     """
@@ -159,7 +159,7 @@ class AssignmentStatus(StrEnum):
 class Assignment(CanonicalModel):
     """A resource staffed on a project (or task) for a period, with planned minutes.
 
-    Example:
+    Examples:
         >>> a = Assignment(key="a1", project_key="p1", resource_key="r1",
         ...                start_date=date(2026, 1, 5), end_date=date(2026, 3, 27),
         ...                planned_minutes=28800)
@@ -190,7 +190,7 @@ class Assignment(CanonicalModel):
 class MilestoneStatus(StrEnum):
     """Lifecycle of a billing milestone.
 
-    Example:
+    Examples:
         >>> MilestoneStatus.ACHIEVED.value
         'achieved'
     """
@@ -207,7 +207,7 @@ class Milestone(CanonicalModel):
 
     Business: an achieved milestone without ``completed_on`` gets a warning.
 
-    Example:
+    Examples:
         >>> m = Milestone(key="m1", project_key="p1", name="Go-live", due_date=date(2026, 6, 30),
         ...               status="achieved")
         >>> m.warnings[0].code
@@ -228,7 +228,7 @@ class Milestone(CanonicalModel):
     def business_warnings(self) -> list[RuleWarning]:
         """An achieved or invoiced milestone should say when it was completed.
 
-        Example:
+        Examples:
             >>> Milestone(key="m1", project_key="p1", name="x").business_warnings()
             []
         """

@@ -1,6 +1,6 @@
 """Where a record comes from: :class:`SourceRef`, and :class:`Rejected` for records that fail.
 
-Example:
+Examples:
     >>> ref = SourceRef(system="kantata", tenant="acme", id="42", version="2026-11-01T10:00:00Z")
     >>> ref.id
     '42'
@@ -20,7 +20,7 @@ class SourceRef(BaseModel):
 
     ``version`` is the vendor's modified timestamp or ETag when known; ``None`` otherwise.
 
-    Example:
+    Examples:
         >>> SourceRef(system="netsuite", tenant="TSTDRV1", id="1001")
         SourceRef(system='netsuite', tenant='TSTDRV1', id='1001', version=None)
     """
@@ -39,7 +39,7 @@ class Rejected(BaseModel):
     Parsers and pagers yield it in place of the canonical object, with the raw payload and the
     validation errors, so it can become a dead letter and be replayed after a fix.
 
-    Example:
+    Examples:
         >>> bad = Rejected(source_ref=None, raw={"id": 7, "start": "2026-01-01T09:00"},
         ...                errors=[{"loc": ["start"], "msg": "timezone required"}])
         >>> bad.errors[0]["msg"]

@@ -3,7 +3,7 @@
 Each model's schema carries its version in ``$id`` (``…/time_entry/1.0.0.json``) and in the file
 name; the output is byte-for-byte stable across runs (sorted keys, fixed indentation).
 
-Example:
+Examples:
     >>> from erpsa_sdk.models import TimeEntry
     >>> json_schema(TimeEntry)["$id"]
     'https://schemas.erpsa-sdk.dev/models/time_entry/1.0.0.json'
@@ -33,7 +33,7 @@ _DRAFT: Final = "https://json-schema.org/draft/2020-12/schema"
 def canonical_models() -> list[type[CanonicalModel]]:
     """Every canonical model class, sorted by object type.
 
-    Example:
+    Examples:
         >>> "time_entry" in [m.object_type for m in canonical_models()]
         True
     """
@@ -52,7 +52,7 @@ def canonical_models() -> list[type[CanonicalModel]]:
 def json_schema(model: type[CanonicalModel]) -> dict[str, Any]:
     """The JSON Schema (2020-12, validation mode) of ``model`` with a versioned ``$id``.
 
-    Example:
+    Examples:
         >>> from erpsa_sdk.models import Customer
         >>> s = json_schema(Customer)
         >>> s["x-schema-version"], s["title"]
@@ -71,7 +71,7 @@ def json_schema(model: type[CanonicalModel]) -> dict[str, Any]:
 def schema_filename(model: type[CanonicalModel]) -> str:
     """File name of ``model``'s schema: ``<object_type>.v<version>.schema.json``.
 
-    Example:
+    Examples:
         >>> from erpsa_sdk.models import Invoice
         >>> schema_filename(Invoice)
         'invoice.v1.0.0.schema.json'
@@ -85,7 +85,7 @@ def export_schemas(directory: str | Path) -> list[Path]:
     Returns:
         the written paths, sorted.
 
-    Example:
+    Examples:
         >>> import tempfile
         >>> with tempfile.TemporaryDirectory() as tmp:
         ...     paths = export_schemas(tmp)

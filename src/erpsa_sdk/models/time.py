@@ -1,6 +1,6 @@
 """Time and expenses: :class:`TimeEntry` (exact whole minutes) and :class:`Expense`.
 
-Example:
+Examples:
     >>> from datetime import date
     >>> e = TimeEntry(key="t1", resource_key="r1", project_key="p1", work_date=date(2026, 11, 2),
     ...               duration_minutes=90, status="approved")
@@ -36,7 +36,7 @@ MINUTES_PER_DAY = 24 * 60
 class TimeEntryStatus(StrEnum):
     """Lifecycle of a time entry; ``UNMAPPED`` when the source status is unknown.
 
-    Example:
+    Examples:
         >>> TimeEntryStatus("submitted")
         <TimeEntryStatus.SUBMITTED: 'submitted'>
     """
@@ -58,7 +58,7 @@ class TimeEntry(CanonicalModel):
     Structural: aware ``started_at`` / ``ended_at``, end >= start, rates are Money.
     Business: more than 24 h in one entry, an unknown status.
 
-    Example:
+    Examples:
         >>> from datetime import datetime, timezone
         >>> e = TimeEntry(key="t1", resource_key="r1", project_key="p1",
         ...               work_date=date(2026, 11, 2), duration_minutes=1500, status="Locked")
@@ -103,7 +103,7 @@ class TimeEntry(CanonicalModel):
     def hours(self) -> Decimal:
         """Duration in hours for display, to two places (``90`` minutes -> ``1.50``).
 
-        Example:
+        Examples:
             >>> TimeEntry(key="t", resource_key="r", project_key="p", work_date=date(2026, 1, 1),
             ...           duration_minutes=20).hours
             Decimal('0.33')
@@ -115,7 +115,7 @@ class TimeEntry(CanonicalModel):
 
         Uses the exact minutes (never the rounded ``hours``). ``rate`` defaults to ``bill_rate``.
 
-        Example:
+        Examples:
             >>> TimeEntry(key="t", resource_key="r", project_key="p", work_date=date(2026, 1, 1),
             ...           duration_minutes=20).bill_amount(Money("150.00", "USD"))
             Money('50.00', 'USD')
@@ -128,7 +128,7 @@ class TimeEntry(CanonicalModel):
     def business_warnings(self) -> list[RuleWarning]:
         """More than 24 hours in one entry.
 
-        Example:
+        Examples:
             >>> TimeEntry(key="t", resource_key="r", project_key="p", work_date=date(2026, 1, 1),
             ...           duration_minutes=480).business_warnings()
             []
@@ -147,7 +147,7 @@ class TimeEntry(CanonicalModel):
 class ExpenseStatus(StrEnum):
     """Lifecycle of an expense.
 
-    Example:
+    Examples:
         >>> ExpenseStatus.REIMBURSED.value
         'reimbursed'
     """
@@ -167,7 +167,7 @@ class Expense(CanonicalModel):
     Structural: ``tax`` and ``billable_amount`` share the currency of ``amount``.
     Business: a negative amount, an unknown status.
 
-    Example:
+    Examples:
         >>> x = Expense(key="x1", resource_key="r1", project_key="p1",
         ...             expense_date=date(2026, 11, 3), category="Travel",
         ...             amount=Money("412.50", "EUR"), status="approved")
@@ -202,7 +202,7 @@ class Expense(CanonicalModel):
     def business_warnings(self) -> list[RuleWarning]:
         """A negative amount is usually a credit booked as an expense.
 
-        Example:
+        Examples:
             >>> Expense(key="x", resource_key="r", project_key="p", expense_date=date(2026, 1, 1),
             ...         category="Meals", amount=Money("-5", "USD")).warnings[0].code
             'negative_amount'
