@@ -137,7 +137,9 @@ class OAuth2Auth(UnauthorizedPolicy, httpx2.Auth):
         self.retry_on_401 = retry_on_401
         self.raise_on_unauthorized = raise_on_unauthorized
         self._locks = FlowLocks()
-        self._known_secrets: list[str] = []
+        # Recent secret values (as SecretStr, so even vars(flow) shows none) to scrub from
+        # token-endpoint error descriptions.
+        self._known_secrets: list[SecretStr] = []
 
     # -- what subclasses provide ----------------------------------------------------------
 
@@ -153,7 +155,10 @@ class OAuth2Auth(UnauthorizedPolicy, httpx2.Auth):
 
     def _secrets(self) -> Iterable[str | None]:
         """Secret values to scrub from any text that leaves the flow."""
-        return self._known_secrets
+        return self._recent_secrets()
+
+    def _recent_secrets(self) -> list[str]:
+        return [s.get_secret_value() for s in self._known_secrets]
 
     # -- sans-IO pieces -------------------------------------------------------------------
 
@@ -173,8 +178,8 @@ class OAuth2Auth(UnauthorizedPolicy, httpx2.Auth):
 
     def _remember(self, *secrets: str | None) -> None:
         for secret in secrets:
-            if secret and secret not in self._known_secrets:
-                self._known_secrets.append(secret)
+            if secret and secret not in self._recent_secrets():
+                self._known_secrets.append(SecretStr(secret))
         del self._known_secrets[:-16]  # bounded: only recent rotations matter
 
     def _parse(self, response: httpx2.Response, previous: SecretStr | None = None) -> TokenSet:
@@ -483,7 +488,7 @@ class ClientCredentialsAuth(_ClientSecretMixin, OAuth2Auth):
 
     def _secrets(self) -> Iterable[str | None]:
         secret = self._client_secret.get_secret_value() if self._client_secret else None
-        return [secret, *self._known_secrets]
+        return [secret, *self._recent_secrets()]
 
     def _repr_fields(self) -> str:
         return (
@@ -626,7 +631,7 @@ class AuthorizationCodeAuth(_ClientSecretMixin, OAuth2Auth):
 
     def _secrets(self) -> Iterable[str | None]:
         secret = self._client_secret.get_secret_value() if self._client_secret else None
-        return [secret, *self._known_secrets]
+        return [secret, *self._recent_secrets()]
 
     def start(self, *, state: str | None = None, **extra: str) -> AuthorizationRequest:
         """The authorization URL with a fresh PKCE verifier (S256) and state.
