@@ -329,18 +329,38 @@ class CanonicalModel(BaseModel):
 
 
 class Part(BaseModel):
-    """Base of value objects nested in canonical models (lines, rate periods, addresses)."""
+    """Base of value objects nested in canonical models (lines, rate periods, addresses).
+
+    Examples:
+        >>> from erpsa_sdk.models import InvoiceLine
+        >>> issubclass(InvoiceLine, Part), InvoiceLine.model_config["frozen"]
+        (True, True)
+    """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
 def check_range(start: date | datetime | None, end: date | datetime | None, what: str) -> None:
-    """Structural rule: an end never precedes its start."""
+    """Structural rule: an end never precedes its start.
+
+    Examples:
+        >>> check_range(date(2026, 1, 2), date(2026, 1, 1), "project")
+        Traceback (most recent call last):
+        ...
+        ValueError: project: end 2026-01-01 is before start 2026-01-02
+    """
     if start is not None and end is not None and end < start:
         raise ValueError(f"{what}: end {end.isoformat()} is before start {start.isoformat()}")
 
 
 def check_currency(money: Money | None, currency: str, what: str) -> None:
-    """Structural rule: an amount shares its document's currency."""
+    """Structural rule: an amount shares its document's currency.
+
+    Examples:
+        >>> check_currency(Money(1, "EUR"), "USD", "line 0 amount")
+        Traceback (most recent call last):
+        ...
+        ValueError: line 0 amount is in EUR, the document is in USD
+    """
     if money is not None and money.currency != currency:
         raise ValueError(f"{what} is in {money.currency}, the document is in {currency}")

@@ -20,7 +20,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 from datetime import date
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Context, Decimal, InvalidOperation, localcontext
 from typing import Annotated, Any, Final
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
@@ -73,6 +73,12 @@ CURRENCY_MINOR_UNITS: Final[dict[str, int]] = {
 #: Largest magnitude accepted from a vendor JSON number: below 10^13 a double still carries
 #: every cent exactly, above it the float has already lost digits.
 MAX_VENDOR_AMOUNT: Final = Decimal(10) ** 13
+
+# Products and quantizations run in a context wide enough to be exact for every accepted
+# amount (|x| < 1e30, down to 1e-30): the only rounding is the one the caller asked for.
+_EXACT: Final = Context(prec=200, traps=[InvalidOperation])
+_MAX_ADJUSTED: Final = 30
+_MIN_EXPONENT: Final = -30
 
 _FLOAT_HINT = "pass a Decimal or a decimal string such as Decimal('0.10') or '0.10'"
 
@@ -154,7 +160,8 @@ def quantize_amount(amount: Decimal, currency: str, *, rounding: str = ROUND_HAL
         ...     rounding=ROUND_HALF_EVEN)
         (Decimal('2.35'), Decimal('2.34'))
     """
-    return amount.quantize(_exponent(currency), rounding=rounding)
+    with localcontext(_EXACT):
+        return amount.quantize(_exponent(currency), rounding=rounding)
 
 
 def _to_decimal(value: object) -> Decimal:
@@ -176,6 +183,8 @@ def _to_decimal(value: object) -> Decimal:
         )
     if not result.is_finite():
         raise ValueError(f"amount must be finite, got {value!r}")
+    if result and not _MIN_EXPONENT <= result.adjusted() < _MAX_ADJUSTED:
+        raise ValueError(f"amount {value!r} is out of range (|amount| < 1e30, >= 1e-30)")
     return result
 
 
@@ -185,7 +194,7 @@ def _with_scale(amount: Decimal, currency: str) -> Decimal:
     exponent = amount.as_tuple().exponent
     assert isinstance(exponent, int)  # finite, checked before
     if -exponent < places:
-        return amount.quantize(_exponent(currency))  # exact: only adds zeros
+        return amount.quantize(_exponent(currency), context=_EXACT)  # exact: only adds zeros
     return amount
 
 
@@ -293,7 +302,7 @@ class Money(BaseModel):
         if not isinstance(other, Money):
             return NotImplemented
         self._same(other, "add")
-        return Money(self.amount + other.amount, self.currency)
+        return Money(_EXACT.add(self.amount, other.amount), self.currency)
 
     def __radd__(self, other: object) -> Money:
         # Lets the builtin sum() start from its int 0.
@@ -305,7 +314,7 @@ class Money(BaseModel):
         if not isinstance(other, Money):
             return NotImplemented
         self._same(other, "subtract")
-        return Money(self.amount - other.amount, self.currency)
+        return Money(_EXACT.subtract(self.amount, other.amount), self.currency)
 
     def __neg__(self) -> Money:
         return Money(-self.amount, self.currency)
@@ -340,7 +349,8 @@ class Money(BaseModel):
         except ValueError as exc:
             raise TypeError(str(exc)) from None
         return Money(
-            quantize_amount(self.amount * exact, self.currency, rounding=rounding), self.currency
+            quantize_amount(_EXACT.multiply(self.amount, exact), self.currency, rounding=rounding),
+            self.currency,
         )
 
     def __mul__(self, other: object) -> Money:
@@ -473,7 +483,9 @@ class FxRate(BaseModel):
         """
         if money.currency != self.base:
             raise CurrencyMismatch(money.currency, self.base, "convert")
-        converted = quantize_amount(money.amount * self.rate, self.quote, rounding=rounding)
+        converted = quantize_amount(
+            _EXACT.multiply(money.amount, self.rate), self.quote, rounding=rounding
+        )
         return Money(converted, self.quote)
 
     def inverse(self) -> FxRate:

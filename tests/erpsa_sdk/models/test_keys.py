@@ -14,7 +14,7 @@ from pydantic import ValidationError
 from erpsa_sdk.models import KEY_MAX_LENGTH, EntityKey, SourceRef, TimeEntry, WriteKey
 
 namespaces = st.from_regex(r"\A[a-z0-9](?:[a-z0-9-]{0,22}[a-z0-9])?\Z")
-text = st.text(min_size=1, max_size=300)
+text = st.text(min_size=1, max_size=200)  # the model caps system and tenant at 200
 entity_keys = st.builds(
     EntityKey,
     namespace=namespaces,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from decimal import ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal
+from decimal import ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal, localcontext
 
 import pytest
 from hypothesis import given
@@ -263,3 +263,21 @@ def test_fx_round_trip_within_one_cent_per_conversion(a: Decimal) -> None:
     rate = FxRate(base="EUR", quote="USD", rate=Decimal("1.0825"))
     back = rate.inverse().convert(rate.convert(Money(a, "EUR")))
     assert abs(back.amount - a) <= Decimal("0.01")
+
+
+@pytest.mark.parametrize("extreme", ["1e30", "-1e31", "1e-31", "1e400"])
+def test_out_of_range_amounts_are_validation_errors_not_crashes(extreme: str) -> None:
+    with pytest.raises(ValidationError, match="out of range"):
+        Money(extreme, "USD")
+
+
+@given(
+    a=st.decimals(min_value=-(10**29) + 1, max_value=10**29 - 1, places=8, allow_nan=False),
+    b=st.decimals(min_value=-(10**29) + 1, max_value=10**29 - 1, places=8, allow_nan=False),
+)
+def test_arithmetic_is_exact_across_the_whole_range(a: Decimal, b: Decimal) -> None:
+    total = Money(a, "USD") + Money(b, "USD")
+    product = Money(a, "USD").multiply(Decimal("1.000000001"))
+    with localcontext(prec=100):  # the test's own arithmetic must not round either
+        assert total.amount == a + b
+        assert abs(product.amount - a * Decimal("1.000000001")) <= Decimal("0.005")
