@@ -432,12 +432,12 @@ class ClientCredentialsAuth(_ClientSecretMixin, OAuth2Auth):
         >>> def handler(request):
         ...     if request.url.path == "/token":
         ...         return httpx2.Response(200, json={"access_token": "t1", "expires_in": 3600})
-        ...     return httpx2.Response(200, json={"auth": request.headers["Authorization"][:8]})
+        ...     return httpx2.Response(200, json={"auth": request.headers["Authorization"].split()[0]})
         >>> auth = ClientCredentialsAuth(token_url="https://idp.test/token", client_id="app",
         ...     client_secret="s3cret", scope="api/.default", tenant="contoso")
         >>> client = httpx2.Client(transport=httpx2.MockTransport(handler), auth=auth)
         >>> client.get("https://api.test/data").json()
-        {'auth': 'Bearer t'}
+        {'auth': 'Bearer'}
         >>> auth
         ClientCredentialsAuth(token_url='https://idp.test/token', client_id='app', key=('contoso', 'app'), client_secret=SecretStr('**********'), assertion=None)
     """  # noqa: E501

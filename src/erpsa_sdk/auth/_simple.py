@@ -39,9 +39,9 @@ class BasicAuth(UnauthorizedPolicy, httpx2.Auth):
         >>> auth
         BasicAuth(username='ISU_SYNC', password=SecretStr('**********'))
         >>> def handler(request):
-        ...     return httpx2.Response(200, text=request.headers["Authorization"][:6])
+        ...     return httpx2.Response(200, text=request.headers["Authorization"].split()[0])
         >>> httpx2.Client(transport=httpx2.MockTransport(handler), auth=auth).get("https://x.test").text
-        'Basic '
+        'Basic'
     """
 
     def __init__(

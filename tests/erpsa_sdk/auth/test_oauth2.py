@@ -538,3 +538,45 @@ def test_repr_redacts(clock: SimClock) -> None:
     assert "CLIENT-SECRET-1" not in text
     assert "CS-REPR" not in text
     assert "acme" in text
+
+
+def test_lock_is_released_when_the_token_request_fails(
+    server: OAuthServer, clock: SimClock
+) -> None:
+    failures = [httpx2.ConnectError("connection reset")]
+
+    def handler(request: httpx2.Request) -> httpx2.Response:
+        if str(request.url) == TOKEN_URL and failures:
+            raise failures.pop()
+        return server.handler(request)
+
+    auth = cc(clock)
+    client = httpx2.Client(transport=httpx2.MockTransport(handler), auth=auth)
+    with pytest.raises(httpx2.ConnectError):
+        client.get(API_URL)
+    # a held lock would deadlock here; a second thread proves it is free
+    assert run_threads(2, lambda: client.get(API_URL).status_code) == [200, 200]
+
+
+def test_async_lock_is_released_when_the_token_request_fails(
+    server: OAuthServer, clock: SimClock
+) -> None:
+    failures = [httpx2.ConnectError("connection reset")]
+
+    async def handler(request: httpx2.Request) -> httpx2.Response:
+        if str(request.url) == TOKEN_URL and failures:
+            raise failures.pop()
+        return await server.ahandler(request)
+
+    auth = cc(clock)
+
+    async def main() -> list[int]:
+        transport = httpx2.MockTransport(handler)
+        async with httpx2.AsyncClient(transport=transport, auth=auth) as client:
+            with pytest.raises(httpx2.ConnectError):
+                await client.get(API_URL)
+            responses = await asyncio.gather(client.get(API_URL), client.get(API_URL))
+        return [r.status_code for r in responses]
+
+    assert asyncio.run(main()) == [200, 200]
+    assert server.token_requests == 1
