@@ -51,7 +51,10 @@ def load_private_key(key: PrivateKeyInput) -> RSAKey | ECKey:
         raw = key.get_secret_value() if isinstance(key, SecretStr) else key
         data = raw.encode() if isinstance(raw, str) else raw
         try:
-            parsed = serialization.load_pem_private_key(data, password=None)
+            # Only to learn the key type; joserfc validates the key when importing it.
+            parsed = serialization.load_pem_private_key(
+                data, password=None, unsafe_skip_rsa_key_validation=True
+            )
             kind: type[RSAKey | ECKey] = RSAKey if isinstance(parsed, rsa.RSAPrivateKey) else ECKey
             loaded = kind.import_key(data)
         except Exception:

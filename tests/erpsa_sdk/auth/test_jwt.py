@@ -29,7 +29,7 @@ def test_unreadable_key_error_does_not_echo_it() -> None:
 
 def test_public_key_is_refused(rsa_keys: KeyPair) -> None:
     with pytest.raises(ConfigurationError):
-        load_private_key(RSAKey.import_key(rsa_keys.public_pem))  # type: ignore[arg-type]
+        load_private_key(RSAKey.import_key(rsa_keys.public_pem))
 
 
 @pytest.mark.parametrize(

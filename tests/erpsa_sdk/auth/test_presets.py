@@ -33,10 +33,14 @@ from .conftest import KeyPair
 NOW = 1_767_225_600.0  # 2026-01-01T00:00:00Z, the SimClock default
 
 
+def _decode(part: str) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads(base64.urlsafe_b64decode(part + "=" * (-len(part) % 4)))
+    return data
+
+
 def _segments(token: str) -> tuple[dict[str, Any], dict[str, Any]]:
     header, claims, _ = token.split(".")
-    decode = lambda part: json.loads(base64.urlsafe_b64decode(part + "=" * (-len(part) % 4)))  # noqa: E731
-    return decode(header), decode(claims)
+    return _decode(header), _decode(claims)
 
 
 def _ec_pem(curve: ec.EllipticCurve) -> str:

@@ -93,12 +93,13 @@ def test_no_secret_in_logs_reprs_or_errors(
     flows: list[Any] = []
 
     # Basic and static bearer: success, then 401.
-    for auth in (BasicAuth("user", PASSWORD), StaticBearerAuth(STATIC)):
-        flows.append(auth)
+    simple: list[httpx2.Auth] = [BasicAuth("user", PASSWORD), StaticBearerAuth(STATIC)]
+    for plain in simple:
+        flows.append(plain)
         ok = httpx2.MockTransport(lambda r: httpx2.Response(200))
-        httpx2.Client(transport=ok, auth=auth).get(API_URL)
+        httpx2.Client(transport=ok, auth=plain).get(API_URL)
         no = httpx2.MockTransport(lambda r: httpx2.Response(401, text="denied"))
-        scan.expect_error(lambda a=auth, t=no: httpx2.Client(transport=t, auth=a).get(API_URL))
+        scan.expect_error(lambda a=plain, t=no: httpx2.Client(transport=t, auth=a).get(API_URL))
 
     # TBA: success, 401, SOAP passport.
     tba = OAuth1Auth(
