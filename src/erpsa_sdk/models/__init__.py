@@ -47,6 +47,7 @@ from erpsa_sdk.models.money import (
     FxRate,
     Money,
     VendorAmount,
+    VendorMoney,
     minor_units,
     quantize_amount,
     register_currency,
@@ -74,7 +75,13 @@ from erpsa_sdk.models.project import (
     TaskStatus,
 )
 from erpsa_sdk.models.refs import Rejected, SourceRef
-from erpsa_sdk.models.time import Expense, ExpenseStatus, TimeEntry, TimeEntryStatus
+from erpsa_sdk.models.time import (
+    Expense,
+    ExpenseStatus,
+    TimeEntry,
+    TimeEntryStatus,
+    exact_minutes,
+)
 
 __all__ = [
     "KEY_MAX_LENGTH",
@@ -123,8 +130,10 @@ __all__ = [
     "TimeEntry",
     "TimeEntryStatus",
     "VendorAmount",
+    "VendorMoney",
     "WriteKey",
     "WriteOperation",
+    "exact_minutes",
     "extension_context",
     "minor_units",
     "parse_records",

@@ -18,7 +18,7 @@ Examples:
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import date
 from decimal import ROUND_HALF_UP, Context, Decimal, InvalidOperation, localcontext
 from typing import Annotated, Any, Final
@@ -35,6 +35,7 @@ __all__ = [
     "FxRate",
     "Money",
     "VendorAmount",
+    "VendorMoney",
     "minor_units",
     "quantize_amount",
     "register_currency",
@@ -439,6 +440,20 @@ def vendor_money(amount: object, currency: str, *, rounding: str = ROUND_HALF_UP
         Money('12.346', 'BHD')
     """
     return Money(quantize_amount(_vendor_amount(amount), currency, rounding=rounding), currency)
+
+
+def _vendor_money_input(value: object) -> object:
+    if isinstance(value, Mapping) and "amount" in value and "currency" in value:
+        currency = value["currency"]
+        if not isinstance(currency, str):
+            raise ValueError(f"currency must be a string, got {currency!r}")
+        return vendor_money(value["amount"], currency)
+    return value
+
+
+#: A Money field for *vendor* page models: ``{"amount": 1000.0, "currency": "USD"}`` (JSON number
+#: or string) becomes ``Money('1000.00', 'USD')``, quantized to the currency's minor units.
+VendorMoney = Annotated[Money, BeforeValidator(_vendor_money_input)]
 
 
 class FxRate(BaseModel):

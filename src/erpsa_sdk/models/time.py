@@ -13,7 +13,7 @@ from __future__ import annotations
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from enum import StrEnum
-from typing import ClassVar
+from typing import ClassVar, Literal
 
 from pydantic import AwareDatetime, Field, model_validator
 
@@ -25,12 +25,51 @@ from erpsa_sdk.models._base import (
     check_currency,
     check_range,
 )
-from erpsa_sdk.models.money import Money
+from erpsa_sdk.models.money import Money, _vendor_number
 
-__all__ = ["MINUTES_PER_DAY", "Expense", "ExpenseStatus", "TimeEntry", "TimeEntryStatus"]
+__all__ = [
+    "MINUTES_PER_DAY",
+    "Expense",
+    "ExpenseStatus",
+    "TimeEntry",
+    "TimeEntryStatus",
+    "exact_minutes",
+]
 
 #: The business limit of one time entry (24 h); longer entries get a warning.
 MINUTES_PER_DAY = 24 * 60
+
+
+def exact_minutes(
+    value: object, *, unit: Literal["minutes", "hours"] = "minutes", rounding: str | None = None
+) -> int:
+    """Whole minutes from a vendor duration, exactly; fractional minutes raise ``ValueError``.
+
+    A pipeline that accepts rounding passes a :mod:`decimal` rounding mode. Vendor JSON numbers
+    are read through their shortest text, so ``1.1`` hours is 66 minutes, not 65.99...
+
+    Examples:
+        >>> exact_minutes(34), exact_minutes("1.5", unit="hours"), exact_minutes(1.1, unit="hours")
+        (34, 90, 66)
+        >>> exact_minutes(0.3333, unit="hours")
+        Traceback (most recent call last):
+        ...
+        ValueError: 0.3333 hours is 19.998 minutes, not a whole number; set a rounding rule
+        >>> exact_minutes(0.3333, unit="hours", rounding="ROUND_HALF_UP")
+        20
+    """
+    amount = _vendor_number(value)
+    minutes = amount * 60 if unit == "hours" else amount
+    if minutes != minutes.to_integral_value():
+        if rounding is None:
+            shown = (
+                f"{value} hours is {minutes.normalize()} minutes"
+                if unit == "hours"
+                else (f"{value} minutes")
+            )
+            raise ValueError(f"{shown}, not a whole number; set a rounding rule")
+        minutes = minutes.to_integral_value(rounding=rounding)
+    return int(minutes)
 
 
 class TimeEntryStatus(StrEnum):

@@ -16,6 +16,7 @@ from erpsa_sdk.models import (
     FxRate,
     Money,
     VendorAmount,
+    VendorMoney,
     minor_units,
     quantize_amount,
     vendor_money,
@@ -281,3 +282,23 @@ def test_arithmetic_is_exact_across_the_whole_range(a: Decimal, b: Decimal) -> N
     with localcontext(prec=100):  # the test's own arithmetic must not round either
         assert total.amount == a + b
         assert abs(product.amount - a * Decimal("1.000000001")) <= Decimal("0.005")
+
+
+def test_vendor_money_field_for_page_models() -> None:
+    class VendorLine(BaseModel):
+        rate: VendorMoney
+
+    lines = TypeAdapter(list[VendorLine]).validate_json(
+        b'[{"rate": {"amount": 1000.0, "currency": "USD"}},'
+        b' {"rate": {"amount": "1000", "currency": "USD"}},'
+        b' {"rate": {"amount": 99.5, "currency": "JPY"}}]'
+    )
+    assert [repr(line.rate) for line in lines] == [
+        "Money('1000.00', 'USD')",
+        "Money('1000.00', 'USD')",
+        "Money('100', 'JPY')",
+    ]
+    with pytest.raises(ValidationError):
+        VendorLine.model_validate({"rate": {"amount": 1e13, "currency": "USD"}})
+    with pytest.raises(ValidationError):
+        VendorLine.model_validate({"rate": {"amount": 1, "currency": 840}})

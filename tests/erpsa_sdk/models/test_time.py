@@ -10,7 +10,14 @@ from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import TypeAdapter, ValidationError
 
-from erpsa_sdk.models import Expense, ExpenseStatus, Money, TimeEntry, TimeEntryStatus
+from erpsa_sdk.models import (
+    Expense,
+    ExpenseStatus,
+    Money,
+    TimeEntry,
+    TimeEntryStatus,
+    exact_minutes,
+)
 
 BASE = {"resource_key": "r1", "project_key": "p1", "work_date": "2026-11-02"}
 
@@ -129,3 +136,29 @@ def test_expense_currency_rules_and_warnings() -> None:
             amount=Money("10", "EUR"),
             tax=Money("1", "USD"),
         )
+
+
+@pytest.mark.parametrize(
+    ("value", "unit", "minutes"),
+    [
+        (34, "minutes", 34),
+        ("34", "minutes", 34),
+        (34.0, "minutes", 34),
+        (1.1, "hours", 66),
+        (Decimal("7.5"), "hours", 450),
+        ("0.25", "hours", 15),
+    ],
+)
+def test_exact_minutes(value: object, unit: str, minutes: int) -> None:
+    assert exact_minutes(value, unit=unit) == minutes  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("value", [34.5, "0.1", float("nan"), True, None])
+def test_fractional_or_bad_minutes_are_refused_without_a_rounding_rule(value: object) -> None:
+    with pytest.raises(ValueError):
+        exact_minutes(value)
+
+
+def test_rounding_rule_is_explicit() -> None:
+    assert exact_minutes(34.5, rounding="ROUND_HALF_EVEN") == 34
+    assert exact_minutes(34.5, rounding="ROUND_HALF_UP") == 35
