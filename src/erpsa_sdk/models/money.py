@@ -423,9 +423,17 @@ def _vendor_amount(value: object) -> Decimal:
     return amount
 
 
-#: An amount field for *vendor* page models: accepts JSON numbers (floats), ints, Decimals and
-#: decimal strings; rejects |amount| >= 10^13. Pair it with :func:`vendor_money` to quantize.
 VendorAmount = Annotated[Decimal, BeforeValidator(_vendor_amount)]
+"""An amount field for *vendor* page models.
+
+Accepts JSON numbers (floats), ints, Decimals and decimal strings; rejects |amount| >= 10^13.
+Pair it with :func:`vendor_money` to quantize to the currency's minor units.
+
+Examples:
+    >>> from pydantic import TypeAdapter
+    >>> TypeAdapter(VendorAmount).validate_json("1000.0")
+    Decimal('1000.0')
+"""
 
 
 def vendor_money(amount: object, currency: str, *, rounding: str = ROUND_HALF_UP) -> Money:
@@ -451,9 +459,14 @@ def _vendor_money_input(value: object) -> object:
     return value
 
 
-#: A Money field for *vendor* page models: ``{"amount": 1000.0, "currency": "USD"}`` (JSON number
-#: or string) becomes ``Money('1000.00', 'USD')``, quantized to the currency's minor units.
 VendorMoney = Annotated[Money, BeforeValidator(_vendor_money_input)]
+"""A Money field for *vendor* page models, quantized to the currency's minor units.
+
+Examples:
+    >>> from pydantic import TypeAdapter
+    >>> TypeAdapter(VendorMoney).validate_json('{"amount": 1000.0, "currency": "USD"}')
+    Money('1000.00', 'USD')
+"""
 
 
 class FxRate(BaseModel):
