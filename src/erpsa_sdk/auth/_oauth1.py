@@ -161,6 +161,14 @@ class OAuth1Auth(UnauthorizedPolicy, httpx2.Auth):
 
         Form-encoded bodies (``application/x-www-form-urlencoded``) are signed; other bodies
         (JSON) are not part of the signature, as NetSuite expects.
+
+        Example:
+            >>> auth = OAuth1Auth(consumer_key="ck", consumer_secret="cs", token="tk",
+            ...     token_secret="ts")
+            >>> header = auth.authorization_header("POST", "https://x.test/r", body=b"a=1",
+            ...     content_type="application/x-www-form-urlencoded", nonce="n", timestamp="1")
+            >>> 'oauth_signature_method="HMAC-SHA256"' in header
+            True
         """
         signer = _TbaClientAuth(
             self.consumer_key,

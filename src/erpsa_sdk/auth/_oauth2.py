@@ -357,11 +357,13 @@ class OAuth2Auth(UnauthorizedPolicy, httpx2.Auth):
     def sync_auth_flow(
         self, request: httpx2.Request
     ) -> Generator[httpx2.Request, httpx2.Response, None]:
+        """The flow for ``httpx2.Client``: the core under a threading lock."""
         return drive_sync(self._core(request), self._locks, buffer=request)
 
     def async_auth_flow(
         self, request: httpx2.Request
     ) -> AsyncGenerator[httpx2.Request, httpx2.Response]:
+        """The flow for ``httpx2.AsyncClient``: the core under an asyncio lock (per loop)."""
         return drive_async(self._core(request), self._locks, buffer=request)
 
     def invalidate(self) -> None:
@@ -687,7 +689,14 @@ class AuthorizationCodeAuth(_ClientSecretMixin, OAuth2Auth):
         return str(code)
 
     def exchange_request(self, code: str, code_verifier: str | SecretStr) -> httpx2.Request:
-        """The token request that redeems ``code`` (sans-IO; :meth:`complete` sends it)."""
+        """The token request that redeems ``code`` (sans-IO; :meth:`complete` sends it).
+
+        Example:
+            >>> auth = AuthorizationCodeAuth(token_url="https://idp.test/token",
+            ...     client_id="app", redirect_uri="https://app.test/cb")
+            >>> auth.exchange_request("c", "v" * 43).method
+            'POST'
+        """
         verifier = _as_secret(code_verifier)
         assert verifier is not None
         self._remember(code, verifier.get_secret_value())

@@ -226,12 +226,14 @@ class InMemoryTokenStore:
         self._tokens: dict[TokenKey, StoredToken] = {}
 
     def get(self, key: TokenKey) -> StoredToken | None:
+        """The current token for ``key``, or ``None`` (see :class:`TokenStore`)."""
         with self._lock:
             return self._tokens.get(key)
 
     def compare_and_swap(
         self, key: TokenKey, expected_version: int | None, token: TokenSet
     ) -> StoredToken | None:
+        """Atomically store ``token`` if the version still is ``expected_version``."""
         with self._lock:
             current = self._tokens.get(key)
             if (current.version if current else None) != expected_version:
@@ -283,6 +285,7 @@ class SqliteTokenStore:
         return sqlite3.connect(self._path, timeout=self._timeout, isolation_level=None)
 
     def get(self, key: TokenKey) -> StoredToken | None:
+        """The current token for ``key``, or ``None`` (see :class:`TokenStore`)."""
         with closing(self._connect()) as conn:
             row = conn.execute(
                 "SELECT version, payload FROM erpsa_auth_tokens"
@@ -296,6 +299,7 @@ class SqliteTokenStore:
     def compare_and_swap(
         self, key: TokenKey, expected_version: int | None, token: TokenSet
     ) -> StoredToken | None:
+        """Atomically store ``token`` if the row's version still is ``expected_version``."""
         payload = json.dumps(token.to_storage())
         with closing(self._connect()) as conn:
             if expected_version is None:

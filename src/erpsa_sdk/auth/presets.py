@@ -34,10 +34,20 @@ __all__ = [
     "salesforce_jwt_bearer",
 ]
 
-#: NetSuite M2M accepts these (RS256 is not among them).
 NETSUITE_M2M_ALGORITHMS: Final = ("PS256", "PS384", "PS512", "ES256", "ES384", "ES512")
-#: Entra ID certificate credentials: PS256 recommended, RS256 still accepted.
+"""The algorithms NetSuite M2M accepts (RS256 is not among them).
+
+Example:
+    >>> "RS256" in NETSUITE_M2M_ALGORITHMS
+    False
+"""
 ENTRA_ALGORITHMS: Final = ("PS256", "RS256")
+"""Entra ID certificate credentials: PS256 recommended, RS256 still accepted.
+
+Example:
+    >>> ENTRA_ALGORITHMS[0]
+    'PS256'
+"""
 _NETSUITE_MAX_LIFETIME: Final = 3600  # exp must be < iat + 60 min
 
 
