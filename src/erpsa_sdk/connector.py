@@ -46,6 +46,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, m
 
 from erpsa_sdk.errors import ConfigurationError, ErpsaError
 from erpsa_sdk.http.safety import WriteSafety
+from erpsa_sdk.limits import Limit
 from erpsa_sdk.models.keys import EntityKey, WriteKey, WriteOperation
 from erpsa_sdk.models.refs import Rejected, SourceRef
 
@@ -64,10 +65,9 @@ __all__ = [
     "Deletion",
     "DeletionMode",
     "Health",
-    "LimitDeclaration",
-    "LimitKind",
     "Problem",
     "ProblemCode",
+    "ReadPage",
     "RecordPager",
     "ReferenceRule",
     "SecretStr",
@@ -135,54 +135,6 @@ class ReferenceRule(StrEnum):
 
     OPTIONAL = "optional"
     MATCH = "match"
-
-
-class LimitKind(StrEnum):
-    """The kind of a vendor limit a connector declares.
-
-    Example:
-        >>> LimitKind("concurrency").value
-        'concurrency'
-    """
-
-    SLIDING_WINDOW = "sliding_window"
-    CONCURRENCY = "concurrency"
-    REACTIVE = "reactive"
-
-
-class LimitDeclaration(BaseModel):
-    """One vendor limit as a connector declares it: kind, numbers and scope.
-
-    ``scope`` names what the limit is shared by (``account``, ``environment+user``,
-    ``token+endpoint_class``); the governor keys its budget by the scope's values at runtime.
-    ``limit`` is requests per ``window`` seconds for a sliding window, or requests in flight for
-    a concurrency limit; a reactive limit has no numbers (the vendor publishes none).
-
-    Example:
-        >>> LimitDeclaration(kind="sliding_window", limit=100, window=10.0, scope="tenant")
-        LimitDeclaration(kind='sliding_window', limit=100, window=10.0, scope='tenant')
-    """
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    kind: LimitKind
-    limit: int | None = Field(default=None, gt=0)
-    window: float | None = Field(default=None, gt=0)
-    scope: str = Field(min_length=1)
-
-    @model_validator(mode="after")
-    def _numbers_match_kind(self) -> LimitDeclaration:
-        if self.kind is LimitKind.SLIDING_WINDOW and (self.limit is None or self.window is None):
-            raise ValueError("a sliding_window limit needs both limit and window")
-        if self.kind is LimitKind.CONCURRENCY and self.limit is None:
-            raise ValueError("a concurrency limit needs limit")
-        return self
-
-    def __repr__(self) -> str:
-        return (
-            f"LimitDeclaration(kind={self.kind.value!r}, limit={self.limit!r}, "
-            f"window={self.window!r}, scope={self.scope!r})"
-        )
 
 
 RoundingMode = Literal["ROUND_HALF_UP", "ROUND_HALF_EVEN"]
@@ -281,6 +233,10 @@ class TypeCapabilities(BaseModel):
 class Capabilities(BaseModel):
     """Everything a connector declares about itself, keyed by canonical type name.
 
+    ``limits`` are the vendor's limits with their scope (:class:`erpsa_sdk.limits.Limit`); the
+    governor enforces the configured share of them. ``rounding`` is the mode money written to
+    this system is quantized with.
+
     Example:
         >>> caps = Capabilities(types={"Expense": TypeCapabilities(read=True)},
         ...                     rounding="ROUND_HALF_EVEN")
@@ -291,7 +247,7 @@ class Capabilities(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     types: dict[str, TypeCapabilities] = Field(default_factory=dict)
-    limits: tuple[LimitDeclaration, ...] = ()
+    limits: tuple[Limit, ...] = ()
     rounding: RoundingMode = "ROUND_HALF_UP"
 
     @property
@@ -483,6 +439,27 @@ class WriteRequest:
 
 
 @runtime_checkable
+class ReadPage(Protocol[T_co]):
+    """One page of a read: its items and the cursor after it (the transport's ``Page``).
+
+    Example:
+        >>> from erpsa_sdk.http import Page
+        >>> isinstance(Page(number=1, items=[], raw_count=0, rejected=0, cursor=None), ReadPage)
+        True
+    """
+
+    @property
+    def items(self) -> Sequence[T_co | Rejected]:
+        """Canonical objects and :class:`Rejected` records, in order."""
+        ...
+
+    @property
+    def cursor(self) -> Cursor:
+        """Where a reader resumes once this page is handed over."""
+        ...
+
+
+@runtime_checkable
 class RecordPager(Protocol[T_co]):
     """A lazy, resumable read: items (canonical objects and :class:`Rejected`), pages, cursor.
 
@@ -498,8 +475,8 @@ class RecordPager(Protocol[T_co]):
         """Every item of every page, fetched lazily."""
         ...
 
-    def iter_pages(self) -> Iterator[Sequence[T_co | Rejected]]:
-        """One list per page; ``cursor`` moves past a page once it is handed over."""
+    def iter_pages(self) -> Iterator[ReadPage[T_co]]:
+        """One page at a time; ``cursor`` moves past a page once it is handed over."""
         ...
 
     @property

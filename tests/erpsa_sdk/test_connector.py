@@ -15,7 +15,6 @@ from erpsa_sdk.connector import (
     ConnectorSettings,
     DeletionMode,
     Health,
-    LimitDeclaration,
     Problem,
     ReferenceRule,
     TypeCapabilities,
@@ -25,6 +24,7 @@ from erpsa_sdk.connector import (
 )
 from erpsa_sdk.errors import ConfigurationError, ErpsaError, ValidationFailed
 from erpsa_sdk.http.safety import WriteSafety
+from erpsa_sdk.limits import Concurrency, Limit, ScopeKind
 from erpsa_sdk.models.keys import EntityKey, WriteKey, WriteOperation
 from erpsa_sdk.models.refs import SourceRef
 
@@ -89,7 +89,7 @@ def test_capabilities_lookup_references_limits_and_rounding() -> None:
                 references={"task_id": "optional", "resource_id": "match"},
             ),
         },
-        limits=(LimitDeclaration(kind="concurrency", limit=5, scope="account"),),
+        limits=(Limit(Concurrency(5), ScopeKind.ACCOUNT, note="per account"),),
         rounding="ROUND_HALF_EVEN",
     )
     assert caps.of(Thing).read is False  # undeclared types support nothing
@@ -101,14 +101,6 @@ def test_capabilities_lookup_references_limits_and_rounding() -> None:
     assert caps.of("TimeEntry").vendor_dedupes_blind_creates
     # JSON round trip (the CLI prints capabilities as JSON).
     assert Capabilities.model_validate_json(caps.model_dump_json()) == caps
-
-
-def test_limit_declarations_need_their_numbers() -> None:
-    with pytest.raises(ValidationError, match="needs both limit and window"):
-        LimitDeclaration(kind="sliding_window", limit=10, scope="tenant")
-    with pytest.raises(ValidationError, match="concurrency limit needs limit"):
-        LimitDeclaration(kind="concurrency", scope="tenant")
-    assert LimitDeclaration(kind="reactive", scope="token").limit is None
 
 
 def test_settings_from_env_toml_and_overrides(tmp_path: Path) -> None:

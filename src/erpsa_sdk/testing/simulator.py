@@ -310,7 +310,8 @@ class Simulator:
                 method, pattern, auth = spec
                 full = cls.base_path + pattern
                 found[(method, full)] = _Route(method, _compile(full), full, auth, value)
-        cls._routes = list(found.values())
+        # Literal segments win over parameters: /deleted/{c} before /{c}/{id}.
+        cls._routes = sorted(found.values(), key=lambda r: r.pattern.count("{"))
 
     def __init__(
         self,
