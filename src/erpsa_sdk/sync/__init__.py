@@ -15,6 +15,14 @@ Example:
 from __future__ import annotations
 
 from erpsa_sdk.sync._open import open_state_store
+from erpsa_sdk.sync._pipeline import (
+    DEFAULT_TYPES,
+    PIPELINE_ORDER,
+    REFERENCE_FIELDS,
+    Pipeline,
+    ordered_types,
+    source_version,
+)
 from erpsa_sdk.sync._postgres import PostgresStateStore
 from erpsa_sdk.sync._records import (
     BatchCommit,
@@ -31,10 +39,14 @@ from erpsa_sdk.sync._records import (
     WaitingRecord,
     target_connection,
 )
+from erpsa_sdk.sync._runner import Progress, RunReport, RunStatus, SyncRunner
 from erpsa_sdk.sync._sqlite import SQLiteStateStore
 from erpsa_sdk.sync._store import StateStore
 
 __all__ = [
+    "DEFAULT_TYPES",
+    "PIPELINE_ORDER",
+    "REFERENCE_FIELDS",
     "BatchCommit",
     "Checkpoint",
     "CrosswalkEntry",
@@ -44,12 +56,19 @@ __all__ = [
     "LedgerHead",
     "LedgerStatus",
     "LineageRecord",
+    "Pipeline",
     "PostgresStateStore",
+    "Progress",
     "RunRecord",
+    "RunReport",
+    "RunStatus",
     "SQLiteStateStore",
     "SourceVersion",
     "StateStore",
+    "SyncRunner",
     "WaitingRecord",
     "open_state_store",
+    "ordered_types",
+    "source_version",
     "target_connection",
 ]

@@ -68,6 +68,7 @@ _V1 = [
         write_key TEXT NOT NULL,
         target_id TEXT,
         removed INTEGER NOT NULL DEFAULT 0,
+        payload TEXT,
         PRIMARY KEY (target, entity_key)
     )""",
     """CREATE TABLE {crosswalk} (

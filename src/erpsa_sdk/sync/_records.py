@@ -215,6 +215,7 @@ class LedgerHead:
     write_key: str
     target_id: str | None
     removed: bool
+    payload: Any = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -434,7 +434,8 @@ class SqlStateStore:
     @staticmethod
     def _head_rows(tx: _Tx, target: str, entity_key: str) -> list[tuple[Any, ...]]:
         return tx.q(
-            "SELECT version_us, version_etag, write_key, target_id, removed FROM {ledger_heads} "
+            "SELECT version_us, version_etag, write_key, target_id, removed, payload "
+            "FROM {ledger_heads} "
             "WHERE target = ? AND entity_key = ?",
             (target, entity_key),
         )
@@ -451,6 +452,7 @@ class SqlStateStore:
             row[2],
             row[3],
             bool(row[4]),
+            _load(row[5]),
         )
 
     def ledger_entries(self, target: str, *, entity_key: str | None = None) -> list[LedgerEntry]:
@@ -460,7 +462,7 @@ class SqlStateStore:
         rows = self._run(
             lambda tx: tx.q(
                 f"SELECT {_LEDGER_COLS} FROM {{ledger}} WHERE {where} "  # noqa: S608
-                "ORDER BY updated_at, write_key",
+                "ORDER BY version_us, updated_at, write_key",
                 params,
             ),
             write=False,
@@ -532,6 +534,7 @@ class SqlStateStore:
         crosswalk: CrosswalkEntry | Sequence[CrosswalkEntry] | None = None,
         lineage: LineageRecord | None = None,
         dead_letter: DeadLetter | None = None,
+        payload: Any = None,
     ) -> LedgerHead | None:
         if entry.status is LedgerStatus.PENDING:
             raise ValueError("record_write stores an outcome; use begin_write for pending")
@@ -560,23 +563,26 @@ class SqlStateStore:
                 head.version if head else None
             ):
                 target_id = entry.target_id or (head.target_id if head else None)
+                kept = payload if payload is not None else (head.payload if head else None)
                 values = (
                     entry.version.micros,
                     entry.version.etag,
                     entry.write_key,
                     target_id,
                     int(entry.status.removes),
+                    None if kept is None else _dump(kept),
                 )
                 if head is None:
                     tx.x(
                         "INSERT INTO {ledger_heads} (version_us, version_etag, write_key, "
-                        "target_id, removed, target, entity_key) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                        "target_id, removed, payload, target, entity_key) "
+                        "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                         (*values, entry.target, entry.entity_key),
                     )
                 else:
                     tx.x(
                         "UPDATE {ledger_heads} SET version_us = ?, version_etag = ?, "
-                        "write_key = ?, target_id = ?, removed = ? "
+                        "write_key = ?, target_id = ?, removed = ?, payload = ? "
                         "WHERE target = ? AND entity_key = ?",
                         (*values, entry.target, entry.entity_key),
                     )
@@ -587,6 +593,15 @@ class SqlStateStore:
                     entry.write_key,
                     target_id,
                     entry.status.removes,
+                    kept,
+                )
+            if entry.status.acknowledged:
+                # Older writes left in doubt (a crash after sending) are settled by this one.
+                tx.x(
+                    "UPDATE {ledger} SET status = 'superseded', updated_at = ? "
+                    "WHERE target = ? AND entity_key = ? AND status = 'pending' "
+                    "AND write_key != ? AND version_us <= ?",
+                    (now, entry.target, entry.entity_key, entry.write_key, entry.version.micros),
                 )
             for row in rows_cross:
                 self._put_crosswalk(tx, row)

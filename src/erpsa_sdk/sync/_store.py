@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from erpsa_sdk.sync._records import (
     BatchCommit,
@@ -98,7 +98,7 @@ class StateStore(Protocol):
         ...
 
     def ledger_entries(self, target: str, *, entity_key: str | None = None) -> list[LedgerEntry]:
-        """A target connection's ledger entries (optionally of one EntityKey), oldest first."""
+        """A target connection's ledger entries (optionally of one EntityKey), by source version."""
         ...
 
     def begin_write(self, lease: Lease, entry: LedgerEntry) -> LedgerEntry | None:
@@ -117,10 +117,13 @@ class StateStore(Protocol):
         crosswalk: CrosswalkEntry | Sequence[CrosswalkEntry] | None = None,
         lineage: LineageRecord | None = None,
         dead_letter: DeadLetter | None = None,
+        payload: Any = None,
     ) -> LedgerHead | None:
-        """Fenced: store a write's outcome, its crosswalk row, lineage and dead letter together.
+        """Fenced: store a write's outcome, its crosswalk rows, lineage and dead letter together.
 
-        An acknowledged outcome newer than the head advances the head. Returns the head.
+        An acknowledged outcome newer than the head advances the head (keeping ``payload``
+        with it when given) and settles older ``pending`` entries of the same EntityKey as
+        ``superseded``. Returns the head.
         """
         ...
 

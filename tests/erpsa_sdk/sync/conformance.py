@@ -249,6 +249,36 @@ class StateStoreConformance:
         with pytest.raises(ValueError, match="begin_write"):
             store.record_write(lease, entry("wk-2", LedgerStatus.PENDING))
 
+    def test_an_acknowledged_write_settles_older_writes_left_in_doubt(
+        self, store: StateStore
+    ) -> None:
+        lease = store.acquire_lease("p", holder="a", ttl=30)
+        store.begin_write(lease, entry("wk-v1", LedgerStatus.PENDING, minutes=1))
+        store.begin_write(lease, entry("wk-v3", LedgerStatus.PENDING, minutes=3))
+        store.begin_write(lease, entry("wk-v2", LedgerStatus.PENDING, minutes=2))
+        store.record_write(lease, entry("wk-v2", LedgerStatus.UPDATED, minutes=2))
+        statuses = {e.write_key: e.status for e in store.ledger_entries(TARGET)}
+        assert statuses == {
+            "wk-v1": LedgerStatus.SUPERSEDED,
+            "wk-v2": LedgerStatus.UPDATED,
+            "wk-v3": LedgerStatus.PENDING,
+        }
+
+    def test_head_keeps_the_payload_it_was_given(self, store: StateStore) -> None:
+        lease = store.acquire_lease("p", holder="a", ttl=30)
+        store.record_write(
+            lease, entry("wk-1", LedgerStatus.CREATED, minutes=1), payload={"total": "10.00"}
+        )
+        head = store.record_write(lease, entry("wk-2", LedgerStatus.UPDATED, minutes=2))
+        assert head is not None
+        assert head.payload == {"total": "10.00"}
+        head = store.record_write(
+            lease, entry("wk-3", LedgerStatus.UPDATED, minutes=3), payload={"total": "12.00"}
+        )
+        assert head == store.ledger_head(TARGET, "ek-1")
+        assert head is not None
+        assert head.payload == {"total": "12.00"}
+
     def test_same_timestamp_other_etag_counts_as_newer(self, store: StateStore) -> None:
         lease = store.acquire_lease("p", holder="a", ttl=30)
         first = LedgerEntry(TARGET, "wk-a", "ek-1", "upsert", version(1, "a"), LedgerStatus.CREATED)

@@ -1,0 +1,1212 @@
+"""The sync runner: read a batch, resolve references, write in parallel, ledger, checkpoint.
+
+One :meth:`SyncRunner.run_once` takes the pipeline's lease, walks its types in dependency
+order and, per source page: resolves references through the crosswalk, writes on a thread pool
+partitioned by EntityKey (one key never races itself), records every acknowledged write in the
+ledger, then commits the page's checkpoint in one fenced transaction that the store refuses
+while any write of the page is unacknowledged. A crash anywhere means re-reading, never losing:
+the ledger heads skip what was already written, and a write left in doubt is looked up by its
+EntityKey before it is sent again.
+
+Example:
+    >>> from erpsa_sdk.sync import RunStatus
+    >>> RunStatus.COMPLETED.value
+    'completed'
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import os
+import signal
+import socket
+import threading
+import uuid
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+from enum import StrEnum
+from types import FrameType
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from erpsa_sdk.clock import Clock, SystemClock
+from erpsa_sdk.connector import Deletion, DeletionMode, ReferenceRule, WriteOutcome, WriteResult
+from erpsa_sdk.correlation import correlation_scope, new_correlation_id
+from erpsa_sdk.errors import (
+    ApiError,
+    ConflictError,
+    ErpsaError,
+    IndeterminateWrite,
+    LeaseLost,
+    NotFoundError,
+    PostedRecordError,
+    RateLimited,
+    ValidationFailed,
+)
+from erpsa_sdk.http.hooks import GovernorHook
+from erpsa_sdk.models.keys import EntityKey, WriteKey, WriteOperation
+from erpsa_sdk.models.refs import Rejected, SourceRef
+from erpsa_sdk.sync._crash import crash_point
+from erpsa_sdk.sync._partition import PartitionedExecutor
+from erpsa_sdk.sync._pipeline import Pipeline, _tenant_of
+from erpsa_sdk.sync._records import (
+    BatchCommit,
+    CrosswalkEntry,
+    DeadLetter,
+    Lease,
+    LedgerEntry,
+    LedgerHead,
+    LedgerStatus,
+    LineageRecord,
+    RunRecord,
+    SourceVersion,
+    WaitingRecord,
+)
+from erpsa_sdk.sync._store import StateStore
+
+__all__ = ["Progress", "RunReport", "RunStatus", "SyncRunner"]
+
+logger = logging.getLogger("erpsa_sdk.sync")
+
+_PAGE = 100
+# Failures that no retry will cure: the record is parked as a dead letter and the batch moves on.
+_PARK = (ValidationFailed, ConflictError, NotFoundError)
+
+
+class RunStatus(StrEnum):
+    """How a run ended.
+
+    * ``completed``: every step ran to the end of its source;
+    * ``stopped``: a stop was requested (SIGINT / SIGTERM / :meth:`SyncRunner.stop`) and the
+      run ended cleanly after its last acknowledged batch;
+    * ``failed``: a batch failed (e.g. the vendor stayed unavailable); committed batches stay
+      committed, the next run resumes after them;
+    * ``lease_lost``: another worker took the lease over; nothing more was committed.
+
+    Example:
+        >>> RunStatus("stopped") is RunStatus.STOPPED
+        True
+    """
+
+    COMPLETED = "completed"
+    STOPPED = "stopped"
+    FAILED = "failed"
+    LEASE_LOST = "lease_lost"
+
+
+@dataclass(frozen=True)
+class Progress:
+    """What a progress callback receives after each committed batch.
+
+    Example:
+        >>> Progress("p", "run-1", "Customer", "Customer", 3, {"written": 250}).counts["written"]
+        250
+    """
+
+    pipeline: str
+    run_id: str
+    step: str
+    stream: str
+    batch: int
+    counts: Mapping[str, int]
+
+
+@dataclass
+class RunReport:
+    """The outcome of one run: status, counters and the notes reported once per run.
+
+    Counters include ``read``, ``created``, ``updated``, ``unchanged``, ``upserted``,
+    ``superseded``, ``deleted``, ``not_found``, ``reversed``, ``parked``, ``waiting``,
+    ``dead_lettered``, ``rejected``, ``lookups``, ``indeterminate`` and
+    ``reference_dropped:<field>``.
+
+    Example:
+        >>> report = RunReport("run-1", "c-1", "p", RunStatus.COMPLETED, {"created": 2})
+        >>> report.ok, report.counts["created"]
+        (True, 2)
+    """
+
+    run_id: str
+    correlation_id: str
+    pipeline: str
+    status: RunStatus
+    counts: dict[str, int] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+    error: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        """The run completed or stopped cleanly on request."""
+        return self.status in (RunStatus.COMPLETED, RunStatus.STOPPED)
+
+
+@dataclass
+class _JobResult:
+    write_key: str | None = None
+    ledger: LedgerEntry | None = None
+    counts: tuple[str, ...] = ()
+
+
+@dataclass
+class _Batch:
+    items: int = 0
+    write_keys: list[str] = field(default_factory=list)
+    ledger: list[LedgerEntry] = field(default_factory=list)
+    waiting: list[WaitingRecord] = field(default_factory=list)
+    resolved: set[str] = field(default_factory=set)
+    dead_letters: list[DeadLetter] = field(default_factory=list)
+    seen: list[CrosswalkEntry] = field(default_factory=list)
+    futures: list[Future[_JobResult]] = field(default_factory=list)
+    unidentified_rejects: int = 0
+    cid: str | None = None
+
+
+class _Run:
+    def __init__(self, run_id: str, correlation_id: str, lease: Lease) -> None:
+        self.run_id = run_id
+        self.correlation_id = correlation_id
+        self.lease = lease
+        self.counts: Counter[str] = Counter()
+        self.notes: dict[str, None] = {}
+        self.lost: LeaseLost | None = None
+        self.batches = 0
+        self.matches: dict[tuple[str, str], SourceRef | None] = {}
+        self._lock = threading.Lock()
+
+    def count(self, *names: str, n: int = 1) -> None:
+        with self._lock:
+            for name in names:
+                self.counts[name] += n
+
+    def note(self, text: str) -> None:
+        with self._lock:
+            if text not in self.notes:
+                self.notes[text] = None
+                logger.warning(text)
+
+
+def _json(obj: BaseModel) -> Any:
+    return obj.model_dump(mode="json")
+
+
+def _retryable(exc: BaseException) -> bool:
+    if isinstance(exc, ApiError) and exc.retryable is not None:
+        return exc.retryable
+    return not isinstance(exc, _PARK)
+
+
+class SyncRunner:
+    """Runs a :class:`Pipeline` with exactly-once effects at the target.
+
+    Parameters:
+        pipeline: source, target, types and namespace.
+        store: where checkpoints, the ledger and leases live.
+        workers: writer threads (writes are partitioned by EntityKey).
+        lease_ttl: seconds a lease lasts without renewal; a crashed runner's successor starts
+            at most this long after the crash.
+        holder: this worker's name in the lease (default: host, pid and a random suffix).
+        on_progress: called after every committed batch with a :class:`Progress`.
+        governor: admits each write (e.g. the share of a vendor limit this runner may use).
+        handle_signals: on the main thread, SIGINT / SIGTERM request a clean stop.
+        max_attempts: sends of one write in one run before it is left for the next run.
+        max_wait_runs: runs a record waits for a missing reference before it is parked.
+        validate: call the target's ``validate()`` before each write.
+        clock: time for heartbeats.
+
+    Example:
+        >>> SyncRunner.run_once.__doc__.splitlines()[0]
+        'Run every step once; return a :class:`RunReport`.'
+    """
+
+    def __init__(
+        self,
+        pipeline: Pipeline,
+        *,
+        store: StateStore,
+        workers: int = 8,
+        lease_ttl: float = 60.0,
+        holder: str | None = None,
+        on_progress: Callable[[Progress], None] | None = None,
+        governor: GovernorHook | None = None,
+        handle_signals: bool = True,
+        max_attempts: int = 3,
+        max_wait_runs: int = 5,
+        validate: bool = True,
+        clock: Clock | None = None,
+    ) -> None:
+        self.pipeline = pipeline
+        self.store = store
+        self.workers = workers
+        self.lease_ttl = lease_ttl
+        self.holder = holder or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+        self.on_progress = on_progress
+        self.governor = governor
+        self.handle_signals = handle_signals
+        self.max_attempts = max_attempts
+        self.max_wait_runs = max_wait_runs
+        self.validate = validate
+        self.clock: Clock = clock or SystemClock()
+        self._stop = threading.Event()
+        self._target = pipeline.target_connection
+        self._target_system = pipeline.target.name
+        self._source_system = f"{pipeline.source.name}:{_tenant_of(pipeline.source, None)}"
+
+    # -- public ------------------------------------------------------------------------------
+    def stop(self) -> None:
+        """Ask the run to stop after the batch in flight is acknowledged and committed.
+
+        Example:
+            >>> SyncRunner.stop.__name__
+            'stop'
+        """
+        self._stop.set()
+
+    def run_once(self) -> RunReport:
+        """Run every step once; return a :class:`RunReport`.
+
+        Raises :class:`~erpsa_sdk.errors.LeaseHeld` when another worker holds the lease and
+        :class:`~erpsa_sdk.errors.LeaseLost` when it was taken over during the run (nothing
+        after that point was committed).
+        """
+        self._stop.clear()
+        lease = self.store.acquire_lease(self.pipeline.name, holder=self.holder, ttl=self.lease_ttl)
+        run = _Run(uuid.uuid4().hex, new_correlation_id(), lease)
+        restore = self._install_signals()
+        beat_done = threading.Event()
+        beat = threading.Thread(
+            target=self._heartbeat, args=(run, beat_done), name="erpsa-lease", daemon=True
+        )
+        beat.start()
+        status, error = RunStatus.COMPLETED, None
+        try:
+            with correlation_scope(run.correlation_id):
+                self.store.start_run(
+                    lease,
+                    RunRecord(
+                        run.run_id, self.pipeline.name, self.holder, "running", run.correlation_id
+                    ),
+                )
+                logger.info(
+                    "run started",
+                    extra={
+                        "pipeline": self.pipeline.name,
+                        "run_id": run.run_id,
+                        "fence": lease.fence,
+                    },
+                )
+                with PartitionedExecutor(workers=self.workers) as pool:
+                    for model in self.pipeline.types:
+                        if self._stop.is_set():
+                            break
+                        self._step(run, pool, model)
+                if self._stop.is_set():
+                    status = RunStatus.STOPPED
+        except LeaseLost as exc:
+            status, error = RunStatus.LEASE_LOST, exc.message
+        except Exception as exc:
+            if run.lost is not None:
+                status, error = RunStatus.LEASE_LOST, run.lost.message
+            else:
+                status, error = RunStatus.FAILED, f"{type(exc).__name__}: {exc}"
+                logger.exception("run failed", extra={"pipeline": self.pipeline.name})
+        finally:
+            beat_done.set()
+            beat.join()
+            restore()
+        if run.lost is not None and status is not RunStatus.LEASE_LOST:
+            status, error = RunStatus.LEASE_LOST, run.lost.message
+        report = RunReport(
+            run.run_id,
+            run.correlation_id,
+            self.pipeline.name,
+            status,
+            dict(run.counts),
+            list(run.notes),
+            error,
+        )
+        self.store.finish_run(run.run_id, status=status.value, stats=report.counts, message=error)
+        if status is RunStatus.LEASE_LOST:
+            logger.error("lease lost; stopping", extra={"pipeline": self.pipeline.name})
+            raise LeaseLost(
+                f"pipeline {self.pipeline.name!r}: {error}; this runner stopped",
+                report=report,
+            )
+        self.store.release_lease(lease)
+        logger.info(
+            "run finished",
+            extra={"pipeline": self.pipeline.name, "status": status.value, "counts": report.counts},
+        )
+        return report
+
+    # -- lease and signals --------------------------------------------------------------------
+    def _heartbeat(self, run: _Run, done: threading.Event) -> None:
+        interval = max(self.lease_ttl / 3, 0.05)
+        while not done.wait(interval):
+            try:
+                run.lease = self.store.renew_lease(run.lease, ttl=self.lease_ttl)
+            except LeaseLost as exc:
+                run.lost = exc
+                self._stop.set()
+                return
+            except Exception:  # a database hiccup: the next beat tries again
+                logger.warning("lease renewal failed", exc_info=True)
+
+    def _install_signals(self) -> Callable[[], None]:
+        if not self.handle_signals or threading.current_thread() is not threading.main_thread():
+            return lambda: None
+
+        def on_signal(signum: int, frame: FrameType | None) -> None:
+            logger.warning("stop requested by signal %s; finishing the batch in flight", signum)
+            self.stop()
+
+        previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+
+        def restore() -> None:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+
+        return restore
+
+    # -- steps --------------------------------------------------------------------------------
+    def _step(self, run: _Run, pool: PartitionedExecutor, model: type[BaseModel]) -> None:
+        name = model.__name__
+        src = self.pipeline.source.capabilities.of(model)
+        tgt = self.pipeline.target.capabilities.of(model)
+        if not src.read:
+            run.note(f"step_skipped:{name}: source {self.pipeline.source.name!r} cannot read it")
+            return
+        if not tgt.write:
+            run.note(f"step_skipped:{name}: target {self._target!r} cannot write it")
+            return
+        self._retry_waiting(run, pool, model)
+        full_scan = self.pipeline.detect_deletions and src.deletions is DeletionMode.FULL_SCAN_ONLY
+        complete = self._enumerate(
+            run, pool, model, name, write=True, full=not src.incremental, mark=full_scan
+        )
+        if not self.pipeline.detect_deletions or self._stop.is_set() or not complete:
+            return
+        if src.deletions in (DeletionMode.CHANGE_FEED, DeletionMode.TOMBSTONE_QUERY):
+            self._tombstones(run, pool, model)
+        elif src.incremental and full_scan:
+            self._enumerate(run, pool, model, f"{name}:scan", write=False, full=True, mark=True)
+
+    @staticmethod
+    def _pages(pager: Any) -> Iterator[tuple[Sequence[Any], Any]]:
+        """(items, cursor after them) per page, for pagers, page lists and plain iterables."""
+        if hasattr(pager, "iter_pages"):
+            for page in pager.iter_pages():
+                if hasattr(page, "items") and hasattr(page, "cursor"):
+                    yield list(page.items), page.cursor
+                else:
+                    yield list(page), getattr(pager, "cursor", None)
+            return
+        page_items: list[Any] = []
+        for item in pager:
+            page_items.append(item)
+            if len(page_items) >= _PAGE:
+                yield page_items, None
+                page_items = []
+        if page_items:
+            yield page_items, None
+
+    def _enumerate(
+        self,
+        run: _Run,
+        pool: PartitionedExecutor,
+        model: type[BaseModel],
+        stream: str,
+        *,
+        write: bool,
+        full: bool,
+        mark: bool,
+    ) -> bool:
+        """Read a stream page by page; return whether it reached the end of the source."""
+        checkpoint = self.store.get_checkpoint(self.pipeline.name, stream)
+        if full and (checkpoint is None or checkpoint.complete):
+            # A new complete enumeration: a new generation, from the start.
+            cursor, generation = None, (checkpoint.generation if checkpoint else 0) + 1
+        else:
+            cursor = checkpoint.cursor if checkpoint else None
+            generation = checkpoint.generation if checkpoint else 0
+        pager = self.pipeline.source.read(model, since=cursor)
+        unidentified = 0
+        for page, after in self._pages(pager):
+            run.count("read", n=len(page))
+            batch = self._batch(
+                run, pool, model, page, generation=generation, write=write, mark=mark
+            )
+            unidentified += batch.unidentified_rejects
+            cursor = after
+            self._commit(run, model, stream, batch, cursor, generation=generation, complete=False)
+            if self._stop.is_set():
+                return False
+        if mark and unidentified == 0:
+            self._close_enumeration(run, pool, model, generation)
+        elif mark:
+            run.note(
+                f"deletion_detection_deferred:{model.__name__}: {unidentified} rejected "
+                "record(s) had no source id, so absence proves nothing this time"
+            )
+        final = None if full else cursor
+        self._commit(run, model, stream, _Batch(), final, generation=generation, complete=True)
+        return True
+
+    def _close_enumeration(
+        self, run: _Run, pool: PartitionedExecutor, model: type[BaseModel], generation: int
+    ) -> None:
+        object_type = _object_type(model)
+        unseen = self.store.crosswalk_unseen(self._source_system, object_type, generation)
+        if not unseen:
+            return
+        now = SourceVersion(self.clock.now())
+        batch = _Batch(cid=f"{run.correlation_id}.{run.batches + 1}")
+        with correlation_scope(batch.cid):
+            for row in unseen:
+                ek = _parse_key(row.entity_key)
+                if ek is None:
+                    continue
+                run.count("deletions_seen")
+                batch.items += 1
+                batch.futures.append(
+                    pool.submit(
+                        row.entity_key,
+                        functools.partial(self._delete_job, run, model, ek, now, row.record_id),
+                    )
+                )
+        self._commit(run, model, f"{model.__name__}:deletions", batch, None, generation=None)
+
+    def _tombstones(self, run: _Run, pool: PartitionedExecutor, model: type[BaseModel]) -> None:
+        stream = f"{model.__name__}:deletions"
+        checkpoint = self.store.get_checkpoint(self.pipeline.name, stream)
+        cursor = checkpoint.cursor if checkpoint else None
+        pager = self.pipeline.source.read_deletions(model, since=cursor)
+        for page, after in self._pages(pager):
+            batch = _Batch(cid=f"{run.correlation_id}.{run.batches + 1}")
+            with correlation_scope(batch.cid):
+                self._plan_deletions(run, pool, model, page, batch)
+            cursor = after
+            self._commit(run, model, stream, batch, cursor, generation=None)
+            if self._stop.is_set():
+                return
+
+    def _plan_deletions(
+        self,
+        run: _Run,
+        pool: PartitionedExecutor,
+        model: type[BaseModel],
+        page: Sequence[Any],
+        batch: _Batch,
+    ) -> None:
+        for item in page:
+            if not isinstance(item, Deletion):
+                run.count("rejected")
+                batch.dead_letters.append(
+                    DeadLetter(self.pipeline.name, "-", "rejected_deletion", payload=_dump(item))
+                )
+                continue
+            run.count("deletions_seen")
+            ek = self._key_for(item.ref, model)
+            version = SourceVersion(item.deleted_at)
+            batch.items += 1
+            batch.futures.append(
+                pool.submit(
+                    ek.canonical,
+                    functools.partial(self._delete_job, run, model, ek, version, item.ref.id),
+                )
+            )
+
+    def _retry_waiting(self, run: _Run, pool: PartitionedExecutor, model: type[BaseModel]) -> None:
+        rows = self.store.waiting(self.pipeline.name, model.__name__)
+        if not rows:
+            return
+        items: list[Any] = []
+        attempts: dict[str, int] = {}
+        batch_pre = _Batch()
+        for row in rows:
+            try:
+                items.append(model.model_validate(row.payload))
+                attempts[row.entity_key] = row.attempts
+            except ValidationError as exc:
+                batch_pre.resolved.add(row.entity_key)
+                batch_pre.dead_letters.append(
+                    DeadLetter(
+                        self.pipeline.name,
+                        row.entity_key,
+                        "waiting_payload_invalid",
+                        payload=row.payload,
+                        error=str(exc)[:500],
+                    )
+                )
+        checkpoint = self.store.get_checkpoint(self.pipeline.name, model.__name__)
+        batch = self._batch(
+            run, pool, model, items, generation=None, write=True, mark=False, attempts=attempts
+        )
+        batch.resolved |= batch_pre.resolved
+        batch.dead_letters += batch_pre.dead_letters
+        self._commit(
+            run,
+            model,
+            model.__name__,
+            batch,
+            checkpoint.cursor if checkpoint else None,
+            generation=None,
+            complete=checkpoint.complete if checkpoint else False,
+        )
+
+    # -- batches ------------------------------------------------------------------------------
+    def _batch(
+        self,
+        run: _Run,
+        pool: PartitionedExecutor,
+        model: type[BaseModel],
+        items: Iterable[Any],
+        *,
+        generation: int | None,
+        write: bool,
+        mark: bool,
+        attempts: Mapping[str, int] | None = None,
+    ) -> _Batch:
+        batch = _Batch(cid=f"{run.correlation_id}.{run.batches + 1}")
+        with correlation_scope(batch.cid):
+            for item in items:
+                batch.items += 1
+                if isinstance(item, Rejected):
+                    self._rejected(run, model, item, batch, generation, mark)
+                    continue
+                ek = self._key_for(item.source_refs[0], model) if item.source_refs else None
+                if ek is None:
+                    run.count("rejected")
+                    batch.dead_letters.append(
+                        DeadLetter(self.pipeline.name, "-", "no_source_ref", payload=_json(item))
+                    )
+                    batch.unidentified_rejects += 1
+                    continue
+                source_row = CrosswalkEntry(
+                    self._source_system,
+                    ek.canonical,
+                    _object_type(model),
+                    str(item.key),
+                    generation or 0,
+                )
+                if mark:
+                    batch.seen.append(source_row)
+                if write:
+                    self._plan_write(run, pool, model, item, ek, source_row, batch, attempts)
+        return batch
+
+    def _rejected(
+        self,
+        run: _Run,
+        model: type[BaseModel],
+        item: Rejected,
+        batch: _Batch,
+        generation: int | None,
+        mark: bool,
+    ) -> None:
+        run.count("rejected")
+        ek = self._key_for(item.source_ref, model) if item.source_ref else None
+        batch.dead_letters.append(
+            DeadLetter(
+                self.pipeline.name,
+                ek.canonical if ek else "-",
+                "rejected",
+                payload=item.raw,
+                error=str(item.errors)[:2000],
+            )
+        )
+        if ek is None:
+            batch.unidentified_rejects += 1
+        elif mark:
+            known = self.store.crosswalk_get(self._source_system, ek.canonical)
+            if known is not None:
+                batch.seen.append(
+                    CrosswalkEntry(
+                        known.system,
+                        known.entity_key,
+                        known.object_type,
+                        known.record_id,
+                        generation or 0,
+                    )
+                )
+
+    def _plan_write(
+        self,
+        run: _Run,
+        pool: PartitionedExecutor,
+        model: type[BaseModel],
+        obj: Any,
+        ek: EntityKey,
+        source_row: CrosswalkEntry,
+        batch: _Batch,
+        attempts: Mapping[str, int] | None,
+    ) -> None:
+        key = ek.canonical
+        try:
+            version = self.pipeline.version_of(obj)
+        except ErpsaError as exc:
+            run.count("dead_lettered")
+            batch.dead_letters.append(
+                DeadLetter(
+                    self.pipeline.name,
+                    key,
+                    "no_source_version",
+                    payload=_json(obj),
+                    error=exc.message,
+                )
+            )
+            return
+        refs, missing, problem = self._resolve(run, model, obj)
+        if missing:
+            tries = (attempts or {}).get(key, 0)
+            if tries >= self.max_wait_runs:
+                run.count("dead_lettered")
+                batch.resolved.add(key)
+                batch.dead_letters.append(
+                    DeadLetter(
+                        self.pipeline.name,
+                        key,
+                        f"reference_missing:{','.join(missing)}",
+                        owner="pmo",
+                        payload=_json(obj),
+                    )
+                )
+            else:
+                run.count("waiting")
+                batch.waiting.append(
+                    WaitingRecord(self.pipeline.name, model.__name__, key, _json(obj), missing)
+                )
+            return
+        batch.resolved.add(key)
+        if problem is not None:
+            run.count("dead_lettered")
+            batch.dead_letters.append(
+                DeadLetter(self.pipeline.name, key, problem, owner="pmo", payload=_json(obj))
+            )
+            return
+        wk = WriteKey(entity_key=ek, version=str(version), operation=WriteOperation.UPSERT)
+        batch.futures.append(
+            pool.submit(
+                key,
+                lambda: self._governed(
+                    lambda: self._write_job(run, model, obj, ek, wk, version, refs, source_row)
+                ),
+            )
+        )
+
+    def _commit(
+        self,
+        run: _Run,
+        model: type[BaseModel],
+        stream: str,
+        batch: _Batch,
+        cursor: Any,
+        *,
+        generation: int | None,
+        complete: bool = False,
+    ) -> None:
+        with correlation_scope(batch.cid or run.correlation_id):
+            self._commit_in_scope(run, model, stream, batch, cursor, generation, complete)
+
+    def _commit_in_scope(
+        self,
+        run: _Run,
+        model: type[BaseModel],
+        stream: str,
+        batch: _Batch,
+        cursor: Any,
+        generation: int | None,
+        complete: bool,
+    ) -> None:
+        errors: list[BaseException] = []
+        for future in batch.futures:
+            try:
+                result = future.result()
+            except BaseException as exc:
+                errors.append(exc)
+                continue
+            run.count(*result.counts)
+            if result.write_key is not None:
+                batch.write_keys.append(result.write_key)
+            if result.ledger is not None:
+                batch.ledger.append(result.ledger)
+        if errors:
+            lost = next((e for e in errors if isinstance(e, LeaseLost)), None)
+            raise lost or errors[0]
+        crash_point("after_ledger")
+        run.batches += 1
+        self.store.commit_batch(
+            run.lease,
+            BatchCommit(
+                pipeline=self.pipeline.name,
+                stream=stream,
+                cursor=cursor,
+                target=self._target,
+                write_keys=tuple(batch.write_keys),
+                ledger=tuple(batch.ledger),
+                waiting=tuple(batch.waiting),
+                resolved_waiting=tuple(
+                    sorted(batch.resolved - {w.entity_key for w in batch.waiting})
+                ),
+                dead_letters=tuple(batch.dead_letters),
+                seen=tuple(batch.seen),
+                generation=generation,
+                complete=complete,
+            ),
+        )
+        crash_point("after_checkpoint")
+        if batch.items:
+            logger.info(
+                "batch committed",
+                extra={
+                    "pipeline": self.pipeline.name,
+                    "stream": stream,
+                    "batch": run.batches,
+                    "items": batch.items,
+                    "written": len(batch.write_keys),
+                },
+            )
+        if self.on_progress is not None and batch.items:
+            self.on_progress(
+                Progress(
+                    self.pipeline.name,
+                    run.run_id,
+                    model.__name__,
+                    stream,
+                    run.batches,
+                    dict(run.counts),
+                )
+            )
+
+    # -- references ---------------------------------------------------------------------------
+    def _resolve(
+        self, run: _Run, model: type[BaseModel], obj: Any
+    ) -> tuple[dict[str, SourceRef], list[str], str | None]:
+        refs: dict[str, SourceRef] = {}
+        missing: list[str] = []
+        target = self.pipeline.target
+        for name, pointed in self.pipeline.reference_fields.items():
+            value = getattr(obj, name, None)
+            if name not in type(obj).model_fields or not value:
+                continue
+            ref_model: type[BaseModel] = pointed or model
+            if target.capabilities.of(ref_model).write and ref_model in self.pipeline.types:
+                found = self._crosswalk_ref(ref_model, str(value))
+                if found is None:
+                    missing.append(name)
+                else:
+                    refs[name] = found
+                continue
+            rule = target.capabilities.reference_rule(model, name) or ReferenceRule.OPTIONAL
+            if rule is ReferenceRule.OPTIONAL:
+                run.count(f"reference_dropped:{name}")
+                run.note(
+                    f"reference_dropped:{name}: {target.name!r} cannot write "
+                    f"{ref_model.__name__}; {model.__name__}.{name} is written empty"
+                )
+                continue
+            matched = self._match_ref(run, ref_model, str(value))
+            if matched is None:
+                return refs, [], f"reference_unmatched:{name}"
+            refs[name] = matched
+        return refs, missing, None
+
+    def _crosswalk_ref(self, ref_model: type[BaseModel], key: str) -> SourceRef | None:
+        source = self.store.crosswalk_find(self._source_system, _object_type(ref_model), key)
+        if source is None:
+            return None
+        row = self.store.crosswalk_get(self._target, source.entity_key)
+        if row is None or row.removed:
+            return None
+        return SourceRef(
+            system=self._target_system, tenant=self.pipeline.target_tenant_name, id=row.record_id
+        )
+
+    def _match_ref(self, run: _Run, ref_model: type[BaseModel], key: str) -> SourceRef | None:
+        cache_key = (ref_model.__name__, key)
+        if cache_key in run.matches:
+            return run.matches[cache_key]
+        found = self._crosswalk_ref(ref_model, key)
+        if found is None:
+            natural = self.pipeline.target.capabilities.of(ref_model).natural_keys
+            if natural:
+                candidates = self.pipeline.target.match(ref_model, **{natural[0]: key})
+                run.count("matches")
+                found = candidates[0] if len(candidates) == 1 else None
+        run.matches[cache_key] = found
+        return found
+
+    # -- writes -------------------------------------------------------------------------------
+    def _governed(self, fn: Callable[[], _JobResult]) -> _JobResult:
+        if self.governor is None:
+            return fn()
+        permit = self.governor.acquire()
+        throttled, retry_after = False, None
+        try:
+            return fn()
+        except RateLimited as exc:
+            throttled, retry_after = True, exc.retry_after
+            raise
+        finally:
+            self.governor.release(permit, throttled=throttled, retry_after=retry_after)
+
+    def _entry(
+        self,
+        wk: WriteKey,
+        ek: EntityKey,
+        operation: str,
+        version: SourceVersion,
+        status: LedgerStatus,
+        target_id: str | None = None,
+        detail: str | None = None,
+    ) -> LedgerEntry:
+        return LedgerEntry(
+            self._target,
+            str(wk),
+            ek.canonical,
+            operation,
+            version,
+            status,
+            target_id,
+            detail=detail,
+        )
+
+    def _write_job(
+        self,
+        run: _Run,
+        model: type[BaseModel],
+        obj: Any,
+        ek: EntityKey,
+        wk: WriteKey,
+        version: SourceVersion,
+        refs: dict[str, SourceRef],
+        source_row: CrosswalkEntry,
+    ) -> _JobResult:
+        target, key, wkey = self.pipeline.target, ek.canonical, str(wk)
+        head = self.store.ledger_head(self._target, key)
+        if head is not None and not version.is_newer_than(head.version):
+            if head.write_key == wkey:
+                return _JobResult(wkey, counts=("already_written",))
+            entry = self._entry(wk, ek, "upsert", version, LedgerStatus.SUPERSEDED, head.target_id)
+            return _JobResult(ledger=entry, counts=("superseded",))
+        in_doubt = {
+            e.write_key
+            for e in self.store.ledger_entries(self._target, entity_key=key)
+            if e.status is LedgerStatus.PENDING
+        }
+        prior = self.store.begin_write(
+            run.lease, self._entry(wk, ek, "upsert", version, LedgerStatus.PENDING)
+        )
+        if prior is not None and prior.status.settled:
+            return _JobResult(wkey, counts=("already_written",))
+        if self.validate:
+            problems = target.validate(obj, refs=refs)
+            if problems:
+                codes = ",".join(sorted({p.code for p in problems}))
+                return self._park(
+                    run,
+                    wk,
+                    ek,
+                    version,
+                    "upsert",
+                    f"validation_failed:{codes}",
+                    "pmo",
+                    obj,
+                    "; ".join(p.message for p in problems),
+                )
+        crash_point("in_flight")
+        try:
+            result = self._send_upsert(run, model, obj, ek, wk, refs, head, in_doubt)
+        except PostedRecordError as exc:
+            return self._posted(run, model, obj, ek, wk, version, exc)
+        except ErpsaError as exc:
+            if _retryable(exc):
+                raise
+            return self._park(
+                run,
+                wk,
+                ek,
+                version,
+                "upsert",
+                f"write_refused:{type(exc).__name__}",
+                "it",
+                obj,
+                str(exc),
+            )
+        crash_point("after_ack")
+        return self._acknowledge(
+            run, model, obj, ek, wk, version, "upsert", result, head, source_row
+        )
+
+    def _send_upsert(
+        self,
+        run: _Run,
+        model: type[BaseModel],
+        obj: Any,
+        ek: EntityKey,
+        wk: WriteKey,
+        refs: Mapping[str, SourceRef],
+        head: LedgerHead | None,
+        in_doubt: set[str],
+    ) -> WriteResult:
+        target = self.pipeline.target
+        doubt = bool(in_doubt)
+        only_this = in_doubt == {str(wk)}
+        for _ in range(self.max_attempts):
+            if doubt:
+                # An earlier send may have landed: look before sending again.
+                run.count("lookups")
+                found = target.lookup(model, entity_key=ek)
+                if found is not None and head is None and only_this:
+                    return WriteResult(
+                        outcome=WriteOutcome.CREATED, entity_key=ek, ref=found, write_key=wk
+                    )
+            try:
+                return target.upsert(obj, entity_key=ek, write_key=wk, refs=refs)
+            except IndeterminateWrite:
+                run.count("indeterminate")
+                doubt, only_this = True, not (in_doubt - {str(wk)})
+        raise IndeterminateWrite(
+            f"write {wk} stayed indeterminate after {self.max_attempts} attempts; the next run "
+            "looks it up before sending it again",
+            entity_key=ek.canonical,
+        )
+
+    def _acknowledge(
+        self,
+        run: _Run,
+        model: type[BaseModel],
+        obj: Any,
+        ek: EntityKey,
+        wk: WriteKey,
+        version: SourceVersion,
+        operation: str,
+        result: WriteResult,
+        head: LedgerHead | None,
+        source_row: CrosswalkEntry | None,
+    ) -> _JobResult:
+        status = LedgerStatus(result.outcome.value)
+        target_id = result.ref.id if result.ref is not None else (head.target_id if head else None)
+        rows: list[CrosswalkEntry] = []
+        if source_row is not None:
+            rows.append(source_row)
+        if target_id is not None:
+            rows.append(
+                CrosswalkEntry(
+                    self._target,
+                    ek.canonical,
+                    _object_type(model),
+                    target_id,
+                    removed=status.removes,
+                )
+            )
+        self.store.record_write(
+            run.lease,
+            self._entry(wk, ek, operation, version, status, target_id),
+            crosswalk=rows,
+            lineage=LineageRecord(
+                self.pipeline.name,
+                run.run_id,
+                ek.canonical,
+                str(wk),
+                operation,
+                status.value,
+                source_id=ek.source_id,
+                target_id=target_id,
+                correlation_id=_current_cid(),
+            ),
+            payload=_json(obj) if obj is not None and self.pipeline.keeps_payload(model) else None,
+        )
+        logger.info(
+            "write acknowledged",
+            extra={
+                "pipeline": self.pipeline.name,
+                "entity_key": ek.canonical,
+                "write_key": str(wk),
+                "outcome": status.value,
+                "target_id": target_id,
+            },
+        )
+        return _JobResult(str(wk), counts=(status.value,))
+
+    def _park(
+        self,
+        run: _Run,
+        wk: WriteKey,
+        ek: EntityKey,
+        version: SourceVersion,
+        operation: str,
+        reason: str,
+        owner: str,
+        obj: Any,
+        error: str,
+    ) -> _JobResult:
+        self.store.record_write(
+            run.lease,
+            self._entry(wk, ek, operation, version, LedgerStatus.PARKED, detail=reason),
+            dead_letter=DeadLetter(
+                self.pipeline.name,
+                ek.canonical,
+                reason,
+                owner=owner,
+                payload=_json(obj) if isinstance(obj, BaseModel) else obj,
+                error=error[:2000],
+                write_key=str(wk),
+            ),
+        )
+        logger.warning(
+            "record parked", extra={"entity_key": ek.canonical, "reason": reason, "owner": owner}
+        )
+        return _JobResult(str(wk), counts=("parked", f"parked:{reason.split(':')[0]}"))
+
+    def _posted(
+        self,
+        run: _Run,
+        model: type[BaseModel],
+        obj: Any,
+        ek: EntityKey,
+        wk: WriteKey,
+        version: SourceVersion,
+        exc: PostedRecordError,
+    ) -> _JobResult:
+        if obj is not None and self.pipeline.target.capabilities.of(model).reverse:
+            rwk = WriteKey(entity_key=ek, version=str(version), operation=WriteOperation.REVERSE)
+            result = self.pipeline.target.reverse(obj, entity_key=ek, write_key=rwk)
+            crash_point("after_ack")
+            head = self.store.ledger_head(self._target, ek.canonical)
+            return self._acknowledge(
+                run, model, obj, ek, wk, version, wk.operation.value, result, head, None
+            )
+        return self._park(
+            run,
+            wk,
+            ek,
+            version,
+            wk.operation.value,
+            "posted_record_changed",
+            "finance",
+            obj if obj is not None else {"entity_key": ek.canonical},
+            str(exc),
+        )
+
+    def _delete_job(
+        self,
+        run: _Run,
+        model: type[BaseModel],
+        ek: EntityKey,
+        version: SourceVersion,
+        source_id: str,
+    ) -> _JobResult:
+        target, key = self.pipeline.target, ek.canonical
+        wk = WriteKey(entity_key=ek, version=str(version), operation=WriteOperation.DELETE)
+        head = self.store.ledger_head(self._target, key)
+        in_doubt = any(
+            e.status is LedgerStatus.PENDING
+            for e in self.store.ledger_entries(self._target, entity_key=key)
+        )
+        source_removed = CrosswalkEntry(
+            self._source_system, key, _object_type(model), source_id, removed=True
+        )
+        if head is None and not in_doubt:
+            # Never written to this target: nothing to delete there.
+            self.store.crosswalk_put(run.lease, source_removed)
+            return _JobResult(counts=("deletion_not_written",))
+        if head is not None and (head.removed or not version.is_newer_than(head.version)):
+            entry = self._entry(wk, ek, "delete", version, LedgerStatus.SUPERSEDED, head.target_id)
+            return _JobResult(ledger=entry, counts=("superseded",))
+        if not target.capabilities.of(model).delete:
+            run.note(f"delete_unsupported:{model.__name__}: {self._target!r} cannot delete it")
+            self.store.begin_write(
+                run.lease, self._entry(wk, ek, "delete", version, LedgerStatus.PENDING)
+            )
+            return self._park(
+                run,
+                wk,
+                ek,
+                version,
+                "delete",
+                "delete_unsupported",
+                "it",
+                {"entity_key": key},
+                "target cannot delete this type",
+            )
+        prior = self.store.begin_write(
+            run.lease, self._entry(wk, ek, "delete", version, LedgerStatus.PENDING)
+        )
+        if prior is not None and prior.status.settled:
+            return _JobResult(str(wk), counts=("already_written",))
+        crash_point("in_flight")
+        try:
+            result = self._send_delete(run, model, ek, wk)
+        except PostedRecordError as exc:
+            obj = None
+            if head is not None and head.payload is not None:
+                try:
+                    obj = model.model_validate(head.payload)
+                except ValidationError:
+                    obj = None
+            return self._posted(run, model, obj, ek, wk, version, exc)
+        except ErpsaError as exc:
+            if _retryable(exc):
+                raise
+            return self._park(
+                run,
+                wk,
+                ek,
+                version,
+                "delete",
+                f"delete_refused:{type(exc).__name__}",
+                "it",
+                {"entity_key": key},
+                str(exc),
+            )
+        crash_point("after_ack")
+        return self._acknowledge(
+            run, model, None, ek, wk, version, "delete", result, head, source_removed
+        )
+
+    def _send_delete(
+        self, run: _Run, model: type[BaseModel], ek: EntityKey, wk: WriteKey
+    ) -> WriteResult:
+        # A delete is idempotent by contract (a repeat answers not_found), so a lost answer
+        # is simply asked again.
+        for _ in range(self.max_attempts):
+            try:
+                return self.pipeline.target.delete(model, entity_key=ek, write_key=wk)
+            except IndeterminateWrite:
+                run.count("indeterminate")
+        raise IndeterminateWrite(f"delete {wk} stayed indeterminate", entity_key=ek.canonical)
+
+    # -- keys ---------------------------------------------------------------------------------
+    def _key_for(self, ref: SourceRef, model: type[BaseModel]) -> EntityKey:
+        return EntityKey(
+            namespace=self.pipeline.namespace,
+            system=ref.system,
+            tenant=ref.tenant,
+            source_id=ref.id,
+            object_type=_object_type(model),
+        )
+
+
+def _object_type(model: type[BaseModel]) -> str:
+    return str(getattr(model, "object_type", model.__name__.lower()))
+
+
+def _parse_key(text: str) -> EntityKey | None:
+    try:
+        return EntityKey.parse(text)
+    except ValueError:
+        return None
+
+
+def _dump(item: Any) -> Any:
+    return item.model_dump(mode="json") if isinstance(item, BaseModel) else repr(item)
+
+
+def _current_cid() -> str | None:
+    from erpsa_sdk.correlation import get_correlation_id
+
+    return get_correlation_id()
