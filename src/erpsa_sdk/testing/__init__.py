@@ -34,7 +34,7 @@ from erpsa_sdk.testing.simulator import (
 from erpsa_sdk.testing.store import Row, Table
 
 if TYPE_CHECKING:
-    from erpsa_sdk.testing.serve import ServedSimulator, serve
+    from erpsa_sdk.testing.loopback import ServedSimulator, serve
 
 __all__ = [
     "Admin",
@@ -57,8 +57,8 @@ __all__ = [
 
 # Loaded on first use: serve needs uvicorn, the contract suite needs pytest.
 _LAZY = {
-    "ServedSimulator": "erpsa_sdk.testing.serve",
-    "serve": "erpsa_sdk.testing.serve",
+    "ServedSimulator": "erpsa_sdk.testing.loopback",
+    "serve": "erpsa_sdk.testing.loopback",
 }
 
 

@@ -41,6 +41,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import random
 import re
 import threading
@@ -567,7 +568,7 @@ class Simulator:
             return None
 
     def _throttled(self, message: str, wait: float) -> SimResponse:
-        hdrs = {"retry-after": f"{max(1, round(wait + 0.5))}"} if self.sends_retry_after else {}
+        hdrs = {"retry-after": f"{max(1, math.ceil(wait))}"} if self.sends_retry_after else {}
         return self._error(429, "RATE_LIMITED", message, hdrs)
 
     def _authorized(self, req: SimRequest) -> bool:
