@@ -8,6 +8,8 @@ from typing import Any
 
 import httpx2
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from erpsa_sdk.auth import (
     AuthorizationCodeAuth,
@@ -23,6 +25,7 @@ from erpsa_sdk.clock import SimClock
 from erpsa_sdk.errors import (
     AuthError,
     ConfigurationError,
+    ErpsaError,
     RateLimited,
     ResponseFormatError,
     ServerError,
@@ -580,3 +583,50 @@ def test_async_lock_is_released_when_the_token_request_fails(
 
     assert asyncio.run(main()) == [200, 200]
     assert server.token_requests == 1
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    status=st.sampled_from([200, 400, 401, 403, 404, 429, 500, 502]),
+    body=st.none()
+    | st.text(max_size=30)
+    | st.dictionaries(
+        st.sampled_from(["error", "error_description", "access_token", "expires_in"]),
+        st.none() | st.integers() | st.text(max_size=12) | st.lists(st.integers(), max_size=2),
+    ),
+)
+def test_any_token_endpoint_answer_gives_a_token_or_a_typed_error(
+    status: int, body: object
+) -> None:
+    clock = SimClock()
+    server = OAuthServer(clock=clock)
+    if isinstance(body, dict):
+        server.fail_token = httpx2.Response(status, json=body)
+    else:
+        server.fail_token = httpx2.Response(status, text=str(body or ""))
+    outcome: ErpsaError | None = None
+    try:
+        server.client(cc(clock)).get(API_URL)
+    except ErpsaError as exc:  # any other exception type fails the test
+        outcome = exc
+    if outcome is None:
+        assert status == 200
+    else:
+        assert "CLIENT-SECRET-1" not in str(outcome)
+
+
+def test_token_without_expiry_is_reminted_on_401(server: OAuthServer, clock: SimClock) -> None:
+    # Salesforce sends no expires_in: the token is used until a 401, then re-minted once.
+    def handler(request: httpx2.Request) -> httpx2.Response:
+        response = server.handler(request)
+        if str(request.url) == TOKEN_URL:
+            body = response.json()
+            del body["expires_in"]
+            return httpx2.Response(200, json=body)
+        return response
+
+    client = httpx2.Client(transport=httpx2.MockTransport(handler), auth=cc(clock))
+    client.get(API_URL)
+    clock.advance(10 * 3600)  # the server's token expired; the flow cannot know
+    assert client.get(API_URL).json() == {"token": "at-2"}
+    assert server.token_requests == 2

@@ -139,3 +139,30 @@ def test_cache_invalidate_only_the_named_token() -> None:
     assert cache.get(KEY) == current
     cache.invalidate(KEY, TokenSet(access_token="new"))
     assert cache.get(KEY) is None
+
+
+_json = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=8),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3)
+    ),
+    max_leaves=8,
+)
+
+
+@given(
+    payload=st.dictionaries(
+        st.sampled_from(
+            ["access_token", "refresh_token", "expires_in", "scope", "token_type", "x"]
+        ),
+        _json,
+    )
+)
+def test_from_response_either_parses_or_raises_response_format_error(
+    payload: dict[str, object],
+) -> None:
+    try:
+        token = TokenSet.from_response(payload, now=0.0)
+    except ResponseFormatError:
+        return
+    assert token.access_token.get_secret_value() == payload["access_token"]
