@@ -5,6 +5,7 @@ Every exception the SDK raises on purpose derives from :class:`ErpsaError`, so
 
     ErpsaError
     ├── ConfigurationError          settings or configuration refused before anything runs
+    ├── CurrencyMismatch            two currencies combined (erpsa_sdk.models; also a ValueError)
     ├── TransportError              the request never got a complete answer
     │   ├── Timeout
     │   └── ConnectError

@@ -7,6 +7,8 @@ import json
 import subprocess
 import sys
 
+import pytest
+
 import erpsa_sdk
 
 PINNED = sorted(
@@ -39,6 +41,27 @@ PINNED = sorted(
         "WriteKey",
         "WriteSafety",
         "__version__",
+        "CurrencyMismatch",
+        "Customer",
+        "LegalEntity",
+        "CostCenter",
+        "Resource",
+        "Contract",
+        "RateCard",
+        "RateCardLine",
+        "Project",
+        "ProjectTask",
+        "Assignment",
+        "TimeEntry",
+        "Expense",
+        "Milestone",
+        "Invoice",
+        "InvoiceLine",
+        "RevenueEvent",
+        "ExtensionSchema",
+        "parse_records",
+        "BusinessEvent",
+        "EventType",
     ]
 )
 
@@ -57,13 +80,13 @@ def test_every_public_name_resolves_and_has_a_docstring_with_an_example() -> Non
         assert "Example" in doc or ">>>" in doc, f"{name} docstring has no example"
 
 
+def test_every_lazy_name_is_public() -> None:
+    assert sorted([*erpsa_sdk._LAZY, "__version__"]) == erpsa_sdk.__all__
+
+
 def test_unknown_attribute_raises_attribute_error() -> None:
-    try:
+    with pytest.raises(AttributeError, match="DoesNotExist"):
         erpsa_sdk.DoesNotExist  # type: ignore[attr-defined]  # noqa: B018
-    except AttributeError as exc:
-        assert "DoesNotExist" in str(exc)
-    else:  # pragma: no cover
-        raise AssertionError("expected AttributeError")
 
 
 HEAVY = ["httpx2", "authlib", "joserfc", "rich", "typer", "erpsa_sdk.models", "pydantic"]
