@@ -230,8 +230,8 @@ def parse_json(response: httpx2.Response) -> Any:
         erpsa_sdk.errors.ResponseFormatError: expected JSON from GET https://api.example/x, ...
     """
     where = f"{response.request.method} {redact_url(response.request.url)}"
-    excerpt = body_excerpt(response.content, limit=200)
     if _looks_html(response):
+        excerpt = body_excerpt(response.content, limit=200)
         raise ResponseFormatError(
             f"expected JSON from {where}, got an HTML page (status {response.status_code}): "
             f"{excerpt}",
@@ -241,6 +241,7 @@ def parse_json(response: httpx2.Response) -> Any:
     try:
         return pydantic_core.from_json(response.content)
     except ValueError as exc:
+        excerpt = body_excerpt(response.content, limit=200)
         raise ResponseFormatError(
             f"malformed JSON from {where} (status {response.status_code}): {excerpt!r}",
             status=response.status_code,

@@ -154,8 +154,10 @@ def body_excerpt(content: bytes | str, *, limit: int = 300) -> str:
         >>> len(body_excerpt(b"x" * 1000, limit=20))
         21
     """
-    text = content.decode("utf-8", "replace") if isinstance(content, bytes) else content
-    # Redact before cutting, so a secret split by the cut cannot survive half-masked.
+    # Redact a generous window before cutting to ``limit``, so a secret split by the final cut
+    # cannot survive half-masked, and a multi-megabyte body costs no more than a small one.
+    window = content[: limit * 4 + 256]
+    text = window.decode("utf-8", "replace") if isinstance(window, bytes) else window
     text = " ".join(redact_text(text).split())
     return text if len(text) <= limit else text[:limit] + "…"
 
