@@ -148,15 +148,25 @@ class TokenSet(BaseModel):
         except (TypeError, ValueError):
             raise ResponseFormatError("token response has a non-numeric expires_in") from None
         refresh = payload.get("refresh_token")
+        if refresh is not None and (not isinstance(refresh, str) or not refresh):
+            # A rotated refresh token we cannot read must not be dropped silently.
+            raise ResponseFormatError("token response has an unreadable refresh_token")
         scope = payload.get("scope")
+        if isinstance(scope, list):
+            scope = " ".join(str(item) for item in scope)
+        elif not isinstance(scope, str):
+            scope = None  # informational only; vendors send odd shapes
+        token_type = payload.get("token_type")
+        if not isinstance(token_type, str) or not token_type:
+            token_type = "Bearer"
         return cls(
             access_token=SecretStr(access),
-            token_type=str(payload.get("token_type") or "Bearer"),
+            token_type=token_type,
             expires_at=expires_at,
             refresh_token=SecretStr(refresh)
             if isinstance(refresh, str)
             else previous_refresh_token,
-            scope=" ".join(scope) if isinstance(scope, list) else scope,
+            scope=scope,
             extra={
                 k: v
                 for k, v in payload.items()
