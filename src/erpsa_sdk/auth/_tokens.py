@@ -158,7 +158,7 @@ class TokenSet(BaseModel):
             scope = None  # informational only; vendors send odd shapes
         token_type = payload.get("token_type")
         if not isinstance(token_type, str) or not token_type:
-            token_type = "Bearer"
+            token_type = "Bearer"  # noqa: S105 - a scheme name
         return cls(
             access_token=SecretStr(access),
             token_type=token_type,
