@@ -404,7 +404,8 @@ class ApiClient:
             try:
                 response = self._send(call.request)
             except httpx2.TransportError as exc:
-                raise map_transport_error(exc, call.request) from exc
+                # from None: the library's own message may quote what it was sent.
+                raise map_transport_error(exc, call.request) from None
             error, throttled, hint = cfg.verdict_on(response)
             if error is not None:
                 response.close()
@@ -601,7 +602,8 @@ class AsyncApiClient:
             try:
                 response = await self._send(call.request)
             except httpx2.TransportError as exc:
-                raise map_transport_error(exc, call.request) from exc
+                # from None: the library's own message may quote what it was sent.
+                raise map_transport_error(exc, call.request) from None
             error, throttled, hint = cfg.verdict_on(response)
             if error is not None:
                 await response.aclose()

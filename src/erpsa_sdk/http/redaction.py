@@ -38,6 +38,7 @@ __all__ = [
     "redact_headers",
     "redact_text",
     "redact_url",
+    "register_secret",
 ]
 
 MASK = "***"
@@ -83,6 +84,31 @@ _HEADER_LINE = re.compile(r"(?im)^((?:proxy-)?authorization|cookie|set-cookie)(\
 # Scheme credentials and JWT-shaped strings, wherever they appear.
 _SCHEME = re.compile(r"(?i)\b(Bearer|Basic|Digest|OAuth|NTLM|Negotiate)\s+[A-Za-z0-9._~+/=\-]{6,}")
 _JWT = re.compile(r"\beyJ[A-Za-z0-9_\-]{4,}\.[A-Za-z0-9_\-]{4,}\.[A-Za-z0-9_\-]*")
+
+
+# Literal secret values the auth layer registered (tokens it obtained, configured secrets):
+# masked wherever redact_text runs, even in free text such as a vendor's error description.
+# Insertion-ordered and bounded, so rotating tokens cannot grow it without limit.
+_REGISTERED: dict[str, None] = {}
+_MAX_REGISTERED = 1024
+
+
+def register_secret(value: str) -> None:
+    """Mask this literal value in every redacted text from now on (auth flows call it).
+
+    Values shorter than 6 characters are ignored (they would mask ordinary words).
+
+    Example:
+        >>> register_secret("tok-ABCDEF-123")
+        >>> redact_text("vendor said: token tok-ABCDEF-123 expired")
+        'vendor said: token *** expired'
+    """
+    if len(value) < 6:
+        return
+    _REGISTERED.pop(value, None)
+    _REGISTERED[value] = None
+    while len(_REGISTERED) > _MAX_REGISTERED:
+        del _REGISTERED[next(iter(_REGISTERED))]
 
 
 def is_sensitive_name(name: str) -> bool:
@@ -138,6 +164,9 @@ def redact_text(text: str) -> str:
         >>> redact_text("sent Authorization: Bearer abcdef123456")
         'sent Authorization: ***'
     """
+    for secret in list(_REGISTERED):
+        if secret in text:
+            text = text.replace(secret, MASK)
     text = _HEADER_LINE.sub(lambda m: f"{m.group(1)}{m.group(2)}{MASK}", text)
     text = _JSON_PAIR.sub(lambda m: f'{m.group(1)}"{MASK}"', text)
     text = _FORM_PAIR.sub(lambda m: f"{m.group(1)}{m.group(2)}{MASK}{m.group(2)}", text)

@@ -213,4 +213,5 @@ def test_keyset_window_reaches_a_custom_query() -> None:
 
     client = ApiClient(base_url=BASE, transport=httpx2.MockTransport(handler), clock=StepClock())
     list(Pager(client, KeysetSeek("/rows", limit=7, query=query)))
-    assert seen[0].after is None and seen[0].limit == 7
+    assert seen[0].after is None
+    assert seen[0].limit == 7
