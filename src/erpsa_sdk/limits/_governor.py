@@ -201,7 +201,9 @@ class Governor:
     def _timeout(self, verdict: Verdict, now: float) -> float | None:
         waits = [self.backend.poll_interval] if self.backend.poll_interval is not None else []
         if verdict.retry_at is not None:
-            waits.append(max(verdict.retry_at - now, 0.0))
+            # At least 1 µs: POSIX floats near 2026 step by ~0.24 µs, so a wait shorter than
+            # that could leave `now` unchanged and ask again forever.
+            waits.append(max(verdict.retry_at - now, 1e-6))
         return min(waits) if waits else None
 
     def _refusal(self, verdict: Verdict, now: float) -> RateLimited:

@@ -25,24 +25,9 @@ from erpsa_sdk.limits import (
     ScopeKind,
     SlidingWindow,
 )
+from tests.erpsa_sdk.limits._windows import most_in_any_window
 
 ACCOUNT = Scope.account("TSTDRV1")
-
-
-def most_in_any_window(times: list[float], window: float) -> int:
-    """The largest number of times inside any half-open window [t, t + window), at any offset.
-
-    The busiest window can always be slid right until it starts at one of the times.
-    """
-    times = sorted(times)
-    best = 0
-    end = 0
-    for start, t in enumerate(times):
-        end = max(end, start)
-        while end < len(times) and times[end] < t + window:
-            end += 1
-        best = max(best, end - start)
-    return best
 
 
 def test_most_in_any_window_helper() -> None:
