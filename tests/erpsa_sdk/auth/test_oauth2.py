@@ -630,3 +630,13 @@ def test_token_without_expiry_is_reminted_on_401(server: OAuthServer, clock: Sim
     clock.advance(10 * 3600)  # the server's token expired; the flow cannot know
     assert client.get(API_URL).json() == {"token": "at-2"}
     assert server.token_requests == 2
+
+
+def test_50_threads_hitting_401_together_refresh_once(server: OAuthServer, clock: SimClock) -> None:
+    server.token_delay = 0.02
+    client = server.client(cc(clock))
+    client.get(API_URL)
+    server.revoked.add("at-1")  # revoked before expiry: every request sees a 401 first
+    results = run_threads(50, lambda: client.get(API_URL).json())
+    assert {r["token"] for r in results} == {"at-2"}
+    assert server.token_requests == 2
