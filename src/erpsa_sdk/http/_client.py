@@ -13,14 +13,15 @@ import random
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from types import TracebackType
-from typing import Any, Self
+from typing import Any, Self, TypeVar
 
 import httpx2
 import tenacity
 
 from erpsa_sdk.clock import Clock, SystemClock
 from erpsa_sdk.correlation import get_correlation_id, new_correlation_id
-from erpsa_sdk.errors import ConfigurationError
+from erpsa_sdk.errors import ConfigurationError, RateLimited
+from erpsa_sdk.http._pager import DEFAULT_MAX_PAGES, AsyncPager, Pager
 from erpsa_sdk.http.classify import (
     DEFAULT_REQUEST_ID_HEADERS,
     ErrorParser,
@@ -32,6 +33,7 @@ from erpsa_sdk.http.classify import (
 )
 from erpsa_sdk.http.hooks import GovernorHook, NoGovernor
 from erpsa_sdk.http.origin import check_origin, origin_of
+from erpsa_sdk.http.pagination import Cursor, PageStrategy
 from erpsa_sdk.http.redaction import install_log_filters, redact_url
 from erpsa_sdk.http.retry import RetryController, RetryPolicy, needs_lookup, retry_after_hint
 from erpsa_sdk.http.safety import WriteSafety
@@ -44,6 +46,8 @@ __all__ = [
     "AsyncMiddleware",
     "Middleware",
 ]
+
+T = TypeVar("T")
 
 _LOG = logging.getLogger("erpsa_sdk.http")
 # Our own records and httpx2's (it logs request URLs) are redacted at the source logger.
@@ -102,6 +106,7 @@ class _Config:
         request_id_headers: Sequence[str],
         allowed_origins: Iterable[str],
         rng: random.Random | None,
+        wait: bool,
     ) -> None:
         if not base_url:
             raise ConfigurationError("base_url is required")
@@ -121,6 +126,7 @@ class _Config:
         self.origins = [origin_of(base_url), *(origin_of(o) for o in allowed_origins)]
         # Jitter only spreads retries; it needs no cryptographic randomness.
         self.rng = rng if rng is not None else random.Random()  # noqa: S311
+        self.wait = wait
 
     def prepare(
         self,
@@ -213,6 +219,9 @@ class ApiClient:
         middleware: callables ``(request, call_next) -> response`` run once per attempt.
         transport: an ``httpx2.BaseTransport`` (``MockTransport`` in tests, a simulator).
         timeout, limits, user_agent, headers: as in httpx2.
+        wait: ``False`` for interactive callers: the governor raises ``RateLimited(retry_at=...)``
+            at once instead of blocking (pair it with ``RetryPolicy(max_attempts=1)`` so a
+            vendor 429 is not slept on either).
 
     Example:
         >>> import httpx2
@@ -250,6 +259,7 @@ class ApiClient:
         user_agent: str | None = None,
         headers: Mapping[str, str] | None = None,
         rng: random.Random | None = None,
+        wait: bool = True,
     ) -> None:
         self._cfg = _Config(
             base_url=base_url,
@@ -264,6 +274,7 @@ class ApiClient:
             request_id_headers=request_id_headers,
             allowed_origins=allowed_origins,
             rng=rng,
+            wait=wait,
         )
         self._http = httpx2.Client(
             base_url=base_url,
@@ -383,6 +394,29 @@ class ApiClient:
         """
         return self.request("GET", url, params=params, headers=headers)
 
+    def paginate(
+        self,
+        strategy: PageStrategy,
+        *,
+        model: type[T] | None = None,
+        cursor: Cursor | None = None,
+        max_pages: int = DEFAULT_MAX_PAGES,
+    ) -> Pager[T]:
+        """A lazy :class:`~erpsa_sdk.http.Pager` over ``strategy`` (nothing is sent yet).
+
+        Example:
+            >>> import httpx2
+            >>> from erpsa_sdk.http import PageNumber
+            >>> body = {"items": [1], "meta": {"total_pages": 1}}
+            >>> def handler(request):
+            ...     return httpx2.Response(200, json=body)
+            >>> c = ApiClient(base_url="https://api.example",
+            ...               transport=httpx2.MockTransport(handler))
+            >>> list(c.paginate(PageNumber("/things")))
+            [1]
+        """
+        return Pager(self, strategy, model=model, cursor=cursor, max_pages=max_pages)
+
     def request_json(self, method: str, url: str | httpx2.URL, **kwargs: Any) -> Any:
         """:meth:`request`, then decode the JSON body (``ResponseFormatError`` if it is not JSON).
 
@@ -398,7 +432,10 @@ class ApiClient:
 
     def _attempt(self, call: _Call) -> httpx2.Response:
         cfg = self._cfg
-        permit = cfg.governor.acquire()
+        try:
+            permit = cfg.governor.acquire(wait=cfg.wait)
+        except RateLimited as exc:
+            raise _refused(exc) from None
         throttled, hint = False, None
         try:
             try:
@@ -477,6 +514,7 @@ class AsyncApiClient:
         user_agent: str | None = None,
         headers: Mapping[str, str] | None = None,
         rng: random.Random | None = None,
+        wait: bool = True,
     ) -> None:
         self._cfg = _Config(
             base_url=base_url,
@@ -491,6 +529,7 @@ class AsyncApiClient:
             request_id_headers=request_id_headers,
             allowed_origins=allowed_origins,
             rng=rng,
+            wait=wait,
         )
         self._http = httpx2.AsyncClient(
             base_url=base_url,
@@ -590,13 +629,27 @@ class AsyncApiClient:
         """``await request("GET", url, ...)``."""
         return await self.request("GET", url, params=params, headers=headers)
 
+    def paginate(
+        self,
+        strategy: PageStrategy,
+        *,
+        model: type[T] | None = None,
+        cursor: Cursor | None = None,
+        max_pages: int = DEFAULT_MAX_PAGES,
+    ) -> AsyncPager[T]:
+        """A lazy :class:`~erpsa_sdk.http.AsyncPager` over ``strategy`` (nothing is sent yet)."""
+        return AsyncPager(self, strategy, model=model, cursor=cursor, max_pages=max_pages)
+
     async def request_json(self, method: str, url: str | httpx2.URL, **kwargs: Any) -> Any:
         """:meth:`request`, then decode the JSON body (``ResponseFormatError`` if not JSON)."""
         return parse_json(await self.request(method, url, **kwargs))
 
     async def _attempt(self, call: _Call) -> httpx2.Response:
         cfg = self._cfg
-        permit = await cfg.governor.aacquire()
+        try:
+            permit = await cfg.governor.aacquire(wait=cfg.wait)
+        except RateLimited as exc:
+            raise _refused(exc) from None
         throttled, hint = False, None
         try:
             try:
@@ -629,6 +682,12 @@ class AsyncApiClient:
 
     def __repr__(self) -> str:
         return self._cfg.repr(type(self).__name__)
+
+
+def _refused(exc: RateLimited) -> RateLimited:
+    # The governor's own refusal (wait=False): the caller chose not to wait, so no retry sleeps.
+    exc.retryable = False
+    return exc
 
 
 def _bind(

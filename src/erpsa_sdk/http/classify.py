@@ -114,7 +114,18 @@ def classify_response(
     """
     now = now or datetime.now(UTC)
     request_id = _request_id(response, request_id_headers)
-    error = parser(response) if parser is not None else None
+    try:
+        error = parser(response) if parser is not None else None
+    except (ValueError, KeyError, TypeError, AttributeError, IndexError) as exc:
+        # A parser that trips over an unexpected body (HTML where JSON was expected, a missing
+        # key) must not crash the client with a bare KeyError: the answer is malformed.
+        raise ResponseFormatError(
+            f"the connector's error parser could not read the answer to "
+            f"{response.request.method} {redact_url(response.request.url)} "
+            f"(status {response.status_code}, {type(exc).__name__}): "
+            f"{body_excerpt(response.content, limit=200)}",
+            status=response.status_code,
+        ) from None
     if isinstance(error, ApiError):
         if error.status is None:
             error.status = response.status_code

@@ -463,3 +463,59 @@ def test_async_100_concurrent_requests_in_flight_without_threads(
     assert threading.active_count() == threads_before
     slow = [r for r in caplog.records if r.name == "asyncio" and "Executing" in r.getMessage()]
     assert slow == []
+
+
+def test_interactive_caller_gets_rate_limited_at_once_from_the_governor() -> None:
+    gov = CountingGovernor(refuse=True)
+    clock = StepClock()
+    sent = []
+    client = client_for(
+        lambda r: sent.append(r) or httpx2.Response(200), governor=gov, clock=clock, wait=False
+    )
+    with pytest.raises(RateLimited) as info:
+        client.get("/x")
+    assert info.value.retry_after == 1.0
+    assert sent == []
+    assert clock.sleeps == []
+
+
+def test_a_parser_that_trips_over_a_body_is_a_response_format_error() -> None:
+    def parser(response: httpx2.Response) -> Any:
+        body = response.json()
+        return ServerError("vendor fault") if body["ok"] is False else None  # KeyError here
+
+    client = client_for(lambda r: httpx2.Response(200, json={"other": 1}), error_parser=parser)
+    with pytest.raises(ResponseFormatError, match="KeyError"):
+        client.get("/x")
+
+
+def test_sim_clock_runs_long_backoffs_instantly() -> None:
+    from erpsa_sdk.clock import SimClock
+
+    clock = SimClock(autojump=True)
+    answers = iter([httpx2.Response(429, headers={"Retry-After": "90"}), httpx2.Response(200)])
+    client = client_for(lambda r: next(answers), clock=clock)
+    start = clock.monotonic()
+    assert client.get("/x").status_code == 200
+    assert clock.monotonic() - start == 90.0
+
+
+def test_shells_hold_no_decisions() -> None:
+    """Each decision lives in a module both shells import; the shells only send, sleep, lock."""
+    import ast
+    import inspect
+
+    from erpsa_sdk.http import _client
+
+    tree = ast.parse(inspect.getsource(_client))
+    numbers = {
+        node.value
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Constant) and isinstance(node.value, int) and node.value >= 100
+    }
+    assert not any(100 <= n < 600 for n in numbers), "no status code is decided in the shells"
+    names = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)}
+    for decision in ("classify_response", "needs_lookup", "check_origin", "RetryController"):
+        assert decision in names
+    assert "asyncio" not in names
+    assert "threading" not in names
