@@ -1,0 +1,31 @@
+"""Kantata OX (formerly Mavenlink) connector for erpsa-sdk.
+
+* :class:`Kantata` / :class:`AsyncKantata` - clients for ``https://api.mavenlink.com/api/v1/``
+  with incremental SEEK reads, side-loading, external-reference writes and static bearer auth.
+* :mod:`erpsa_kantata.mapping` - pure mappings to and from the canonical objects.
+* :mod:`erpsa_kantata.simulator` - a faithful simulator (:class:`KantataSimulator`).
+
+Example:
+    >>> import httpx2
+    >>> from erpsa_sdk.models import Project
+    >>> sim = KantataSimulator(seed=0)
+    >>> with Kantata(token=sim.token, transport=httpx2.MockTransport(sim)) as kantata:
+    ...     names = sorted(p.name for p in kantata.read(Project))
+    >>> names
+    ['Legacy audit', 'Northwind rollout', 'Tokyo office move']
+"""
+
+from erpsa_kantata._core import DeletionFeedExpired, Related
+from erpsa_kantata.client import AsyncKantata, AsyncKantataPager, Kantata, KantataPager
+from erpsa_kantata.simulator import KantataSimulator, SimulatorConfig
+
+__all__ = [
+    "AsyncKantata",
+    "AsyncKantataPager",
+    "DeletionFeedExpired",
+    "Kantata",
+    "KantataPager",
+    "KantataSimulator",
+    "Related",
+    "SimulatorConfig",
+]
