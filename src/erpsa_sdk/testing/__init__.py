@@ -34,10 +34,12 @@ from erpsa_sdk.testing.simulator import (
 from erpsa_sdk.testing.store import Row, Table
 
 if TYPE_CHECKING:
+    from erpsa_sdk.testing.contract import ContractSuite
     from erpsa_sdk.testing.loopback import ServedSimulator, serve
 
 __all__ = [
     "Admin",
+    "ContractSuite",
     "Drop",
     "FaultEvent",
     "FaultKind",
@@ -57,6 +59,7 @@ __all__ = [
 
 # Loaded on first use: serve needs uvicorn, the contract suite needs pytest.
 _LAZY = {
+    "ContractSuite": "erpsa_sdk.testing.contract",
     "ServedSimulator": "erpsa_sdk.testing.loopback",
     "serve": "erpsa_sdk.testing.loopback",
 }

@@ -298,6 +298,12 @@ class Simulator:
     #: Simulated service time of every vendor request (on the clock).
     service_time: ClassVar[float] = 0.0
 
+    #: Canonical types written to this vendor -> (table, field holding the EntityKey); lets
+    #: checkers and the contract suite count records per EntityKey without the connector.
+    entity_key_fields: ClassVar[dict[str, tuple[str, str]]] = {}
+    #: Canonical types read from this vendor -> the table they come from.
+    source_tables: ClassVar[dict[str, str]] = {}
+
     _routes: ClassVar[list[_Route]] = []
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
@@ -366,6 +372,37 @@ class Simulator:
 
     def on_post(self, table: str, row: Row) -> None:
         """Vendor bookkeeping when :meth:`Admin.post` posts a row (e.g. a status field)."""
+
+    def naive_create(self, type_name: str, index: int) -> tuple[str, str, Any]:
+        """``(method, path, json)`` of a plain, keyless create of a new ``type_name`` record, as
+        a naive integrator would send it (the contract suite's negative control)."""
+        raise NotImplementedError(f"{type(self).__name__} has no naive create for {type_name}")
+
+    def bad_row(self, table: str) -> dict[str, Any]:
+        """A stored row the connector must turn into ``Rejected`` when it reads it."""
+        raise NotImplementedError(f"{type(self).__name__} cannot invent a bad {table!r} row")
+
+    def rows_with_entity_key(self, type_name: str, entity_key: str) -> list[dict[str, Any]]:
+        """Live rows of ``type_name`` whose EntityKey field holds ``entity_key`` (snapshots).
+
+        Example:
+            >>> class V(Simulator):
+            ...     vendor = "v"
+            ...     tables = ("orders",)
+            ...     entity_key_fields = {"Order": ("orders", "ext")}
+            >>> sim = V()
+            >>> _ = sim.admin.insert("orders", {"ext": "k1"})
+            >>> [r["id"] for r in sim.rows_with_entity_key("Order", "k1")]
+            [1]
+        """
+        if type_name not in self.entity_key_fields:
+            raise KeyError(f"{self.vendor} declares no EntityKey field for {type_name}")
+        table, field = self.entity_key_fields[type_name]
+        with self._lock:
+            return [
+                r.snapshot()
+                for r in self.table(table).find(lambda row: row.data.get(field) == entity_key)
+            ]
 
     # -- public API ---------------------------------------------------------------------------
 
@@ -550,16 +587,18 @@ class Simulator:
 
     def _admit(self) -> SimResponse | None:
         with self._lock:
-            now = self.clock.monotonic()
+            # POSIX time, as governors count windows (they may share them across processes).
+            now = self.clock.time()
             if self.window_limit is not None:
                 count, seconds = self.window_limit
-                while self._window and self._window[0] <= now - seconds:
+                # Entries are expiry times (admission + window), live while expiry > now: the
+                # same arithmetic a governor uses, so float rounding cannot split a boundary.
+                while self._window and self._window[0] <= now:
                     self._window.popleft()
                 if len(self._window) >= count:
                     self.stats.limit_violations += 1
-                    wait = self._window[0] + seconds - now
-                    return self._throttled("request rate limit exceeded", wait)
-                self._window.append(now)
+                    return self._throttled("request rate limit exceeded", self._window[0] - now)
+                self._window.append(now + seconds)
             if self.concurrency_limit is not None and self._in_flight >= self.concurrency_limit:
                 self.stats.limit_violations += 1
                 return self._throttled("concurrency limit exceeded", 1.0)

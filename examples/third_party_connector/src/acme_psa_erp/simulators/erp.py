@@ -75,13 +75,13 @@ class AcmeErpSimulator(Simulator):
     concurrency_limit: ClassVar[int | None] = 8
     window_limit: ClassVar[tuple[int, float] | None] = (100, 1.0)
 
-    #: canonical type -> (table, field carrying the EntityKey) for checkers and the suite.
-    ENTITY_KEY_FIELDS: ClassVar[dict[str, tuple[str, str]]] = {
+    entity_key_fields: ClassVar[dict[str, tuple[str, str]]] = {
         "Customer": ("customers", "external_id"),
         "Project": ("projects", "external_ref"),
         "TimeEntry": ("time_entries", "ext_ref"),
         "Expense": ("expenses", "ext_ref"),
     }
+    source_tables: ClassVar[dict[str, str]] = {"Resource": "employees"}
 
     def __init__(self, **kwargs: Any) -> None:
         self._idempotency: dict[str, tuple[int, int]] = {}
@@ -112,20 +112,11 @@ class AcmeErpSimulator(Simulator):
     def mutate_row(self, table: str, data: Mapping[str, Any], rng: random.Random) -> dict[str, Any]:
         return {"title": rng.choice(["Analyst", "Consultant", "Manager"])}
 
+    def bad_row(self, table: str) -> dict[str, Any]:
+        """An employee without a name (the canonical Resource requires one)."""
+        return {"name": "", "email": "nameless@acme.example", "title": "?", "status": "active"}
+
     # -- helpers for tests and checkers --------------------------------------------------------
-
-    def rows_with_entity_key(self, type_name: str, entity_key: str) -> list[dict[str, Any]]:
-        """Live rows of ``type_name`` carrying ``entity_key`` (how checkers count duplicates).
-
-        Example:
-            >>> AcmeErpSimulator().rows_with_entity_key("Project", "demo_x")
-            []
-        """
-        table, key_field = self.ENTITY_KEY_FIELDS[type_name]
-        with self._lock:
-            return [
-                r.snapshot() for r in self.table(table).find(matcher(**{key_field: entity_key}))
-            ]
 
     def naive_create(self, type_name: str, index: int) -> tuple[str, str, dict[str, Any]]:
         """A plain, keyless create as a naive integrator would send it (the negative control).

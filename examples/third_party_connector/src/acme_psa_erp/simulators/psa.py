@@ -56,6 +56,13 @@ class AcmePsaSimulator(Simulator):
     tables: ClassVar[tuple[str, ...]] = COLLECTIONS
     concurrency_limit: ClassVar[int | None] = 20
     window_limit: ClassVar[tuple[int, float] | None] = (600, 60.0)
+    source_tables: ClassVar[dict[str, str]] = {
+        "Customer": "customers",
+        "Project": "projects",
+        "Resource": "resources",
+        "TimeEntry": "time_entries",
+        "Expense": "expenses",
+    }
 
     def seed_data(self, rng: random.Random) -> None:
         start = self.clock.now() - timedelta(hours=1)
@@ -163,12 +170,14 @@ class AcmePsaSimulator(Simulator):
         return {"name": f"{str(data.get('name', 'x')).split(' (')[0]} ({rng.randrange(999)})"}
 
     def bad_row(self, table: str) -> dict[str, Any]:
-        """A row the connector must reject: fractional minutes, an unknown currency."""
+        """A row the connector must reject: fractional minutes, an unknown currency, no name."""
         row = self.sample_row(table, random.Random(0))  # noqa: S311 - test data
         if table == "time_entries":
             row["minutes"] = 12.5
-        else:
+        elif table in {"expenses", "projects"}:
             row["currency"] = "ZZZ"
+        else:
+            row["name"] = ""
         return row
 
     @staticmethod
