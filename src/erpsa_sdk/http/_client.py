@@ -218,7 +218,11 @@ class ApiClient:
         correlation_header: header carrying the correlation id (from the contextvar).
         middleware: callables ``(request, call_next) -> response`` run once per attempt.
         transport: an ``httpx2.BaseTransport`` (``MockTransport`` in tests, a simulator).
-        timeout, limits, user_agent, headers: as in httpx2.
+        timeout: an ``httpx2.Timeout`` or seconds (default 30 s, 10 s to connect).
+        limits: an ``httpx2.Limits`` (connection pool size).
+        user_agent: the ``User-Agent`` header (default ``erpsa-sdk/<version> httpx2/<version>``).
+        headers: extra headers sent on every request.
+        rng: the random source of the backoff jitter (seed it in tests).
         wait: ``False`` for interactive callers: the governor raises ``RateLimited(retry_at=...)``
             at once instead of blocking (pair it with ``RetryPolicy(max_attempts=1)`` so a
             vendor 429 is not slept on either).

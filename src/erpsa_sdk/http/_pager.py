@@ -285,7 +285,8 @@ class Pager(_FrameMixin, Generic[T]):
         >>> client = ApiClient(base_url="https://api.example",
         ...                    transport=httpx2.MockTransport(handler))
         >>> pager = Pager(client, OffsetLimit("/rows", limit=2))
-        >>> [r["id"] for r in pager]
+        >>> ids = [r["id"] for r in pager]
+        >>> ids
         [0, 1, 2, 3, 4]
         >>> pager
         <Pager OffsetLimit /rows pages_read=3 cursor={"offset": 5} done>

@@ -215,8 +215,8 @@ def backoff_delay(policy: RetryPolicy, attempt: int, rand: float) -> float:
 
     Example:
         >>> p = RetryPolicy(initial_delay=0.5, max_delay=8.0, jitter=0.0)
-        >>> [backoff_delay(p, n, 0.0) for n in (1, 2, 3, 6)]
-        [0.5, 1.0, 2.0, 8.0]
+        >>> tuple(backoff_delay(p, n, 0.0) for n in (1, 2, 3, 6))
+        (0.5, 1.0, 2.0, 8.0)
     """
     base = min(policy.max_delay, policy.initial_delay * 2.0 ** (attempt - 1))
     return base * (1.0 - policy.jitter * rand)
@@ -226,8 +226,8 @@ def needs_lookup(safety: WriteSafety | None, attempt: int) -> bool:
     """Whether attempt number ``attempt`` must first run the connector's look-up.
 
     Example:
-        >>> [needs_lookup(WriteSafety.LOOKUP_THEN_CREATE, n) for n in (1, 2)]
-        [False, True]
+        >>> tuple(needs_lookup(WriteSafety.LOOKUP_THEN_CREATE, n) for n in (1, 2))
+        (False, True)
     """
     return safety is WriteSafety.LOOKUP_THEN_CREATE and attempt > 1
 
