@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
@@ -34,6 +35,8 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = ["DEFAULT_MAX_PAGES", "AsyncPager", "Page", "Pager"]
 
 T = TypeVar("T")
+
+_LOG = logging.getLogger("erpsa_sdk.http")
 
 DEFAULT_MAX_PAGES = 100_000
 """A guard, not a target: a walk that needs more pages than this is stopped with an error."""
@@ -134,6 +137,15 @@ class _Walk(Generic[T]):
         step = self.strategy.step(self.cursor, raw_page, page_url=str(response.request.url))
         items = self._validate(step.items)
         rejected = sum(isinstance(i, Rejected) for i in items)
+        _LOG.debug(
+            "%s page %d: %d raw items, %d rejected, next %s%s",
+            type(self.strategy).__name__,
+            self.pages_read + 1,
+            len(step.items),
+            rejected,
+            redact_text(json.dumps(step.cursor, default=str)),
+            "" if step.more else " (last page)",
+        )
         page = Page(
             number=self.pages_read + 1,
             items=items,

@@ -358,3 +358,64 @@ def test_keyset_start_fixes_a_horizon_and_resume_starts_a_new_walk() -> None:
     assert done == {"after": ["a", 1], "horizon": t0.isoformat()}
     with pytest.raises(ConfigurationError):
         s.request(None)
+
+
+# --- async twin ----------------------------------------------------------------------------------
+
+
+@settings(max_examples=15, deadline=None)
+@given(total=st.integers(0, 40), size=st.integers(1, 9))
+def test_async_pager_every_item_exactly_once(total: int, size: int) -> None:
+    import asyncio
+
+    from erpsa_sdk.http import AsyncApiClient, AsyncPager
+
+    data = rows(total)
+    sync_handler = link_server(data, size, "v2")
+
+    async def handler(request: httpx2.Request) -> httpx2.Response:
+        return sync_handler(request)
+
+    async def main() -> tuple[list[Any], int]:
+        async with AsyncApiClient(base_url=BASE, transport=httpx2.MockTransport(handler)) as c:
+            pager: AsyncPager[Any] = AsyncPager(
+                c, NextLink("/Things", items=("d", "results"), next=("d", "__next"))
+            )
+            return [x async for x in pager], pager.pages_read
+
+    got, pages = asyncio.run(main())
+    assert got == data
+    assert pages == max(1, -(-total // size))
+
+
+def test_async_pager_refuses_a_foreign_next_link() -> None:
+    import asyncio
+
+    from erpsa_sdk.http import AsyncApiClient
+
+    hosts: list[str] = []
+
+    async def handler(request: httpx2.Request) -> httpx2.Response:
+        hosts.append(request.url.host)
+        return httpx2.Response(200, json={"value": [1], "@odata.nextLink": "https://evil.example/"})
+
+    async def main() -> None:
+        async with AsyncApiClient(
+            base_url=BASE, auth=httpx2.BasicAuth("u", "p"), transport=httpx2.MockTransport(handler)
+        ) as c:
+            async for _ in c.paginate(NextLink("/Things")):
+                pass
+
+    with pytest.raises(SecurityError):
+        asyncio.run(main())
+    assert hosts == ["acme.api.example"]
+
+
+def test_page_decisions_are_logged_at_debug(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level("DEBUG", logger="erpsa_sdk.http")
+    list(Pager(client(offset_server(rows(5))), OffsetLimit("/t", limit=3)))
+    pages = [r.getMessage() for r in caplog.records if "OffsetLimit page" in r.getMessage()]
+    assert pages == [
+        'OffsetLimit page 1: 3 raw items, 0 rejected, next {"offset": 3}',
+        'OffsetLimit page 2: 2 raw items, 0 rejected, next {"offset": 5} (last page)',
+    ]
