@@ -160,6 +160,11 @@ class ServedSimulator:
             "credentials": self.credentials,
         }
 
+    @property
+    def running(self) -> bool:
+        """Whether the server thread is still serving."""
+        return self._thread.is_alive()
+
     def stop(self) -> None:
         """Stop serving (idempotent)."""
         self._server.should_exit = True
