@@ -41,6 +41,8 @@ _LOG = logging.getLogger("erpsa_sdk.http")
 DEFAULT_MAX_PAGES = 100_000
 """A guard, not a target: a walk that needs more pages than this is stopped with an error."""
 
+_CYCLE_WINDOW = 1024  # how many recent cursors a pager remembers to detect a paging cycle
+
 
 @dataclass(frozen=True)
 class Page(Generic[T]):
@@ -94,7 +96,8 @@ class _Walk(Generic[T]):
         # Guards, updated when a page is handed over (an abandoned page may be read again).
         self._last_digest: bytes | None = None
         self._pending_digest: bytes | None = None
-        self._seen_cursors: set[bytes] = set()
+        # The last cursors read (bounded: constant memory); longer cycles hit max_pages.
+        self._seen_cursors: dict[bytes, None] = {}
         self._list_adapter: pydantic.TypeAdapter[list[Any]] | None = None
         self._item_adapter: pydantic.TypeAdapter[Any] | None = None
         if model is not None:
@@ -157,7 +160,9 @@ class _Walk(Generic[T]):
 
     def commit(self, cursor: Cursor, more: bool) -> None:
         """Move past a page: only called once all of its items were handed over."""
-        self._seen_cursors.add(self._cursor_digest())
+        self._seen_cursors[self._cursor_digest()] = None
+        if len(self._seen_cursors) > _CYCLE_WINDOW:
+            del self._seen_cursors[next(iter(self._seen_cursors))]
         self._last_digest = self._pending_digest
         self.pages_read += 1
         self.cursor = cursor

@@ -419,3 +419,15 @@ def test_page_decisions_are_logged_at_debug(caplog: pytest.LogCaptureFixture) ->
         'OffsetLimit page 1: 3 raw items, 0 rejected, next {"offset": 3}',
         'OffsetLimit page 2: 2 raw items, 0 rejected, next {"offset": 5} (last page)',
     ]
+
+
+def test_a_next_link_cycle_is_detected() -> None:
+    def handler(request: httpx2.Request) -> httpx2.Response:
+        skip = int(request.url.params.get("skip", 0))
+        nxt = {0: 1, 1: 2, 2: 1}[skip]  # 0 -> 1 -> 2 -> 1 -> ...
+        return httpx2.Response(
+            200, json={"value": [skip, nxt], "@odata.nextLink": f"{BASE}/Things?skip={nxt}"}
+        )
+
+    with pytest.raises(ResponseFormatError, match="loops"):
+        list(Pager(client(handler), NextLink("/Things")))
