@@ -92,14 +92,21 @@ class SourceVersion:
 
     @classmethod
     def parse(cls, text: str) -> SourceVersion:
-        """Parse the form :func:`str` produces: ``<ISO timestamp>[#<etag>]``.
+        """Parse ``<ISO timestamp>[#<etag>]`` (what :func:`str` produces) or
+        ``<ISO timestamp>/<etag>``; the timestamp needs a time zone.
 
         Example:
             >>> SourceVersion.parse("2026-11-01T10:00:00+00:00#W/3").etag
             'W/3'
+            >>> SourceVersion.parse("2026-11-01T10:00:00.000000Z/v00000002").etag
+            'v00000002'
         """
-        stamp, _, etag = text.partition("#")
-        when = datetime.fromisoformat(stamp.replace("Z", "+00:00"))
+        stamp, sep, etag = text.partition("#")
+        if not sep and "/" in text:
+            stamp, _, etag = text.partition("/")
+        when = datetime.fromisoformat(stamp.strip().replace("Z", "+00:00"))
+        if when.tzinfo is None:
+            raise ValueError(f"source version {text!r} has no time zone")
         return cls(when.astimezone(UTC), etag or None)
 
     def is_newer_than(self, other: SourceVersion | None) -> bool:

@@ -29,7 +29,7 @@ from concurrent.futures import Future
 from dataclasses import dataclass, field
 from enum import StrEnum
 from types import FrameType
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
@@ -38,6 +38,7 @@ from erpsa_sdk.connector import Deletion, DeletionMode, ReferenceRule, WriteOutc
 from erpsa_sdk.correlation import correlation_scope, new_correlation_id
 from erpsa_sdk.errors import (
     ApiError,
+    AuthError,
     ConflictError,
     ErpsaError,
     IndeterminateWrite,
@@ -45,6 +46,9 @@ from erpsa_sdk.errors import (
     NotFoundError,
     PostedRecordError,
     RateLimited,
+    ResponseFormatError,
+    ServerError,
+    TransportError,
     ValidationFailed,
 )
 from erpsa_sdk.http.hooks import GovernorHook
@@ -71,10 +75,20 @@ from erpsa_sdk.sync._store import StateStore
 __all__ = ["Progress", "RunReport", "RunStatus", "SyncRunner"]
 
 logger = logging.getLogger("erpsa_sdk.sync")
+T = TypeVar("T")
 
 _PAGE = 100
 # Failures that no retry will cure: the record is parked as a dead letter and the batch moves on.
 _PARK = (ValidationFailed, ConflictError, NotFoundError)
+# Failures that say nothing about the record: the vendor or the network had a bad moment.
+_TRANSIENT = (
+    RateLimited,
+    ServerError,
+    TransportError,
+    ResponseFormatError,
+    IndeterminateWrite,
+    AuthError,
+)
 
 
 class RunStatus(StrEnum):
@@ -175,6 +189,7 @@ class _Run:
         self.lost: LeaseLost | None = None
         self.batches = 0
         self.matches: dict[tuple[str, str], SourceRef | None] = {}
+        self.source_index: dict[type[BaseModel], dict[str, Any]] = {}
         self._lock = threading.Lock()
 
     def count(self, *names: str, n: int = 1) -> None:
@@ -194,9 +209,12 @@ def _json(obj: BaseModel) -> Any:
 
 
 def _retryable(exc: BaseException) -> bool:
-    if isinstance(exc, ApiError) and exc.retryable is not None:
-        return exc.retryable
-    return not isinstance(exc, _PARK)
+    """A failure that may pass if the same write is tried again (after a look-up)."""
+    if isinstance(exc, (PostedRecordError, *_PARK)):
+        return False
+    if isinstance(exc, _TRANSIENT):
+        return True
+    return isinstance(exc, ApiError) and exc.retryable is True
 
 
 class SyncRunner:
@@ -827,17 +845,48 @@ class SyncRunner:
 
     def _match_ref(self, run: _Run, ref_model: type[BaseModel], key: str) -> SourceRef | None:
         cache_key = (ref_model.__name__, key)
-        if cache_key in run.matches:
-            return run.matches[cache_key]
-        found = self._crosswalk_ref(ref_model, key)
-        if found is None:
-            natural = self.pipeline.target.capabilities.of(ref_model).natural_keys
-            if natural:
-                candidates = self.pipeline.target.match(ref_model, **{natural[0]: key})
-                run.count("matches")
-                found = candidates[0] if len(candidates) == 1 else None
-        run.matches[cache_key] = found
-        return found
+        if cache_key not in run.matches:
+            found = self._crosswalk_ref(ref_model, key)
+            run.matches[cache_key] = found or self._initial_match(run, ref_model, key)
+        return run.matches[cache_key]
+
+    def _initial_match(self, run: _Run, ref_model: type[BaseModel], key: str) -> SourceRef | None:
+        """Find the target record for a source master record by the target's natural key,
+        and remember the pair in the crosswalk."""
+        natural = self.pipeline.target.capabilities.of(ref_model).natural_keys
+        if not natural:
+            return None
+        index = run.source_index.get(ref_model)
+        if index is None:
+            index = {}
+            if self.pipeline.source.capabilities.of(ref_model).read:
+                for item in self.pipeline.source.read(ref_model):
+                    if not isinstance(item, Rejected):
+                        index[str(getattr(item, "key", ""))] = item
+            run.source_index[ref_model] = index
+        obj = index.get(key)
+        if obj is None or not obj.source_refs:
+            return None
+        values = {name: getattr(obj, name, None) for name in natural}
+        if any(value in (None, "") for value in values.values()):
+            return None
+        run.count("matches")
+        candidates = self.pipeline.target.match(ref_model, **values)
+        if len(candidates) != 1:
+            return None
+        ek = self._key_for(obj.source_refs[0], ref_model)
+        object_type = _object_type(ref_model)
+        self.store.crosswalk_put(
+            run.lease, CrosswalkEntry(self._source_system, ek.canonical, object_type, key)
+        )
+        self.store.crosswalk_put(
+            run.lease, CrosswalkEntry(self._target, ek.canonical, object_type, candidates[0].id)
+        )
+        return SourceRef(
+            system=self._target_system,
+            tenant=self.pipeline.target_tenant_name,
+            id=candidates[0].id,
+        )
 
     # -- writes -------------------------------------------------------------------------------
     def _governed(self, fn: Callable[[], _JobResult]) -> _JobResult:
@@ -903,7 +952,7 @@ class SyncRunner:
         if prior is not None and prior.status.settled:
             return _JobResult(wkey, counts=("already_written",))
         if self.validate:
-            problems = target.validate(obj, refs=refs)
+            problems = self._call(run, lambda: target.validate(obj, refs=refs))
             if problems:
                 codes = ",".join(sorted({p.code for p in problems}))
                 return self._park(
@@ -922,9 +971,7 @@ class SyncRunner:
             result = self._send_upsert(run, model, obj, ek, wk, refs, head, in_doubt)
         except PostedRecordError as exc:
             return self._posted(run, model, obj, ek, wk, version, exc)
-        except ErpsaError as exc:
-            if _retryable(exc):
-                raise
+        except _PARK as exc:
             return self._park(
                 run,
                 wk,
@@ -955,25 +1002,44 @@ class SyncRunner:
         target = self.pipeline.target
         doubt = bool(in_doubt)
         only_this = in_doubt == {str(wk)}
+        last: ErpsaError | None = None
         for _ in range(self.max_attempts):
             if doubt:
                 # An earlier send may have landed: look before sending again.
                 run.count("lookups")
-                found = target.lookup(model, entity_key=ek)
+                found = self._call(run, lambda: target.lookup(model, entity_key=ek))
                 if found is not None and head is None and only_this:
                     return WriteResult(
                         outcome=WriteOutcome.CREATED, entity_key=ek, ref=found, write_key=wk
                     )
             try:
-                return target.upsert(obj, entity_key=ek, write_key=wk, refs=refs)
-            except IndeterminateWrite:
-                run.count("indeterminate")
+                return self._call(
+                    run, lambda: target.upsert(obj, entity_key=ek, write_key=wk, refs=refs)
+                )
+            except ErpsaError as exc:
+                if not isinstance(exc, IndeterminateWrite) and not _retryable(exc):
+                    raise
+                # Lost, failed or cut off: the write may have landed, so it is now in doubt.
+                run.count("indeterminate" if isinstance(exc, IndeterminateWrite) else "retried")
+                last = exc
                 doubt, only_this = True, not (in_doubt - {str(wk)})
         raise IndeterminateWrite(
-            f"write {wk} stayed indeterminate after {self.max_attempts} attempts; the next run "
-            "looks it up before sending it again",
+            f"write {wk} still failed after {self.max_attempts} attempts ({last}); the next "
+            "run looks it up before sending it again",
             entity_key=ek.canonical,
         )
+
+    def _call(self, run: _Run, fn: Callable[[], T]) -> T:
+        """Call the target; a throttle (nothing happened) waits its ``Retry-After`` and repeats."""
+        for attempt in range(1, 6):
+            try:
+                return fn()
+            except RateLimited as exc:
+                if attempt == 5:
+                    raise
+                run.count("throttled")
+                self.clock.sleep(min(exc.retry_after or 0.5 * attempt, 30.0))
+        raise AssertionError("unreachable")  # pragma: no cover
 
     def _acknowledge(
         self,
@@ -1074,7 +1140,9 @@ class SyncRunner:
     ) -> _JobResult:
         if obj is not None and self.pipeline.target.capabilities.of(model).reverse:
             rwk = WriteKey(entity_key=ek, version=str(version), operation=WriteOperation.REVERSE)
-            result = self.pipeline.target.reverse(obj, entity_key=ek, write_key=rwk)
+            result = self._call(
+                run, lambda: self.pipeline.target.reverse(obj, entity_key=ek, write_key=rwk)
+            )
             crash_point("after_ack")
             head = self.store.ledger_head(self._target, ek.canonical)
             return self._acknowledge(
@@ -1149,9 +1217,7 @@ class SyncRunner:
                 except ValidationError:
                     obj = None
             return self._posted(run, model, obj, ek, wk, version, exc)
-        except ErpsaError as exc:
-            if _retryable(exc):
-                raise
+        except _PARK as exc:
             return self._park(
                 run,
                 wk,
@@ -1171,14 +1237,24 @@ class SyncRunner:
     def _send_delete(
         self, run: _Run, model: type[BaseModel], ek: EntityKey, wk: WriteKey
     ) -> WriteResult:
-        # A delete is idempotent by contract (a repeat answers not_found), so a lost answer
-        # is simply asked again.
+        # A delete is idempotent by contract (a repeat answers not_found), so a lost or failed
+        # answer is simply asked again.
+        last: ErpsaError | None = None
         for _ in range(self.max_attempts):
             try:
-                return self.pipeline.target.delete(model, entity_key=ek, write_key=wk)
-            except IndeterminateWrite:
-                run.count("indeterminate")
-        raise IndeterminateWrite(f"delete {wk} stayed indeterminate", entity_key=ek.canonical)
+                return self._call(
+                    run,
+                    lambda: self.pipeline.target.delete(model, entity_key=ek, write_key=wk),
+                )
+            except ErpsaError as exc:
+                if not isinstance(exc, IndeterminateWrite) and not _retryable(exc):
+                    raise
+                run.count("indeterminate" if isinstance(exc, IndeterminateWrite) else "retried")
+                last = exc
+        raise IndeterminateWrite(
+            f"delete {wk} still failed after {self.max_attempts} attempts ({last})",
+            entity_key=ek.canonical,
+        )
 
     # -- keys ---------------------------------------------------------------------------------
     def _key_for(self, ref: SourceRef, model: type[BaseModel]) -> EntityKey:

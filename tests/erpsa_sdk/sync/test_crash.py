@@ -1,0 +1,140 @@
+"""SIGKILL chaos: the runner, in its own process, killed again and again; nothing lost or doubled.
+
+AcmePSA and AcmeERP simulators are served over loopback HTTP; AcmeERP drops the answer of
+about 10 % of writes after committing them and fails a few with 5xx. Between runs the test
+edits, inserts and deletes source rows. Each run is killed with SIGKILL, either at a named
+hook (``ERPSA_CRASH_AT``) or after a random delay. After every kill an independent checker
+verifies that no checkpoint passed a row the target does not hold; after a final clean run it
+verifies that every live source row is at the target exactly once with its latest values, and
+every deleted one is gone.
+
+Small by default (at least 10 kills, every named hook at least twice); ``ERPSA_CRASH_KILLS=N``
+or the ``reliability`` test runs more.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import time
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from erpsa_sdk.sync import SQLiteStateStore
+from erpsa_sdk.testing.faults import FaultPlan
+
+from .harness import STREAMS, Loopback, finish, kill, loopback
+
+pytest.importorskip("acme_psa_erp", reason="install examples/third_party_connector (make venv)")
+
+HOOKS = ("in_flight", "after_ack", "after_ledger")
+#: Short, so the run after a kill starts soon: it waits at most this long for the dead lease.
+LEASE_TTL = 2.0
+TTL = ("--lease-ttl", str(LEASE_TTL))
+FAULTS = FaultPlan(
+    seed=5,
+    rates={"commit_then_drop": 0.10, "server_error": 0.02},
+    methods=frozenset({"POST", "PUT", "PATCH", "DELETE"}),
+)
+
+
+def _mutate(lb: Loopback, rng: random.Random) -> None:
+    admin = lb.psa_sim.admin
+    admin.churn("time_entries", 0.08, rng)
+    admin.churn("expenses", 0.1, rng)
+    for table in ("customers", "projects"):
+        if rng.random() < 0.5:
+            row = rng.choice(admin.rows(table))
+            admin.update(table, row["id"], lb.psa_sim.mutate_row(table, row["data"], rng))
+
+
+def _checkpoints(state: Path) -> dict[str, object]:
+    store = SQLiteStateStore(state)
+    try:
+        out = {}
+        for stream, table in STREAMS.items():
+            checkpoint = store.get_checkpoint("acme", stream)
+            if checkpoint is not None:
+                out[table] = checkpoint.cursor
+        return out
+    finally:
+        store.close()
+
+
+def chaos(tmp_path: Path, *, kills: int, seed: int) -> dict[str, object]:
+    rng = random.Random(seed)
+    state = tmp_path / "state.db"
+    url = f"sqlite:///{state}"
+    killed: Counter[str] = Counter()
+    exits: Counter[str] = Counter()
+    violations: list[str] = []
+    with loopback(seed=seed, faults=FAULTS) as lb:
+        plan = [h for h in HOOKS for _ in range(2)] + ["random"] * max(4, kills - 2 * len(HOOKS))
+        rng.shuffle(plan)
+        runs, last_length = 0, 2.0
+        while plan and runs < 4 * kills:
+            runs += 1
+            _mutate(lb, rng)
+            step = plan[0]
+            crash_at = None if step == "random" else f"{step}:{rng.randint(1, 3)}"
+            started = time.monotonic()
+            proc = lb.start(url, *TTL, crash_at=crash_at)
+            if step == "random":
+                # Anywhere in a run: from interpreter start-up to the last batches.
+                time.sleep(rng.uniform(0.2, 0.9) * last_length)
+                kill(proc)
+            code, report = finish(proc)
+            if code == 5:  # the killed runner's lease has not expired yet
+                time.sleep(LEASE_TTL / 2)
+                continue
+            if code != -9:
+                last_length = time.monotonic() - started
+            if code == -9:
+                killed[step] += 1
+                plan.pop(0)
+            else:
+                exits[str(report.get("status"))] += 1
+            if state.exists():
+                violations += lb.checker.checkpoint_problems(_checkpoints(state))
+        assert not plan, f"could not place every kill: left {plan}, killed {dict(killed)}"
+        final: list[dict[str, object]] = []
+        for _ in range(12):
+            code, report = finish(lb.start(url, *TTL))
+            if code == 5:
+                time.sleep(LEASE_TTL / 2)
+                continue
+            final.append(report)
+            if code == 0 and len(final) >= 2 and final[-2].get("status") == "completed":
+                break
+        assert final[-1].get("status") == "completed", final
+        assert final[-1].get("counts", {}).get("created", 0) == 0, final[-1]
+        problems = lb.checker.problems()
+        violations += lb.checker.checkpoint_problems(_checkpoints(state))
+        assert problems == [], problems[:20]
+        assert violations == [], violations[:20]
+        rows = {t: lb.erp_sim.admin.count(t) for t in ("customers", "projects", "time_entries")}
+        return {
+            "kills": sum(killed.values()),
+            "by_hook": dict(killed),
+            "exits": dict(exits),
+            "runs": runs,
+            "erp_rows": rows,
+            "erp_requests": lb.erp_sim.stats.requests,
+        }
+
+
+def test_sigkill_chaos_loses_and_duplicates_nothing(tmp_path: Path) -> None:
+    kills = int(os.environ.get("ERPSA_CRASH_KILLS", "10"))
+    summary = chaos(tmp_path, kills=kills, seed=17)
+    print("crash summary:", summary)
+    assert summary["kills"] >= 10  # type: ignore[operator]
+    assert all(summary["by_hook"].get(h, 0) >= 2 for h in HOOKS)  # type: ignore[union-attr]
+
+
+@pytest.mark.reliability
+def test_sigkill_chaos_long(tmp_path: Path) -> None:
+    summary = chaos(tmp_path, kills=int(os.environ.get("ERPSA_CRASH_KILLS", "40")), seed=29)
+    print("crash summary:", summary)
+    assert summary["kills"] >= 40  # type: ignore[operator]
