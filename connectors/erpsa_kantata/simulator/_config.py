@@ -13,8 +13,6 @@ from datetime import timedelta
 
 __all__ = ["RateLimit", "SimulatorConfig"]
 
-DEFAULT_TOKEN = "kantata-sim-token"  # noqa: S105 - a public test credential of the simulator
-
 
 @dataclass(frozen=True)
 class RateLimit:
@@ -36,7 +34,6 @@ class SimulatorConfig:
     """What the simulator does where the vendor's behaviour is documented loosely or not at all.
 
     Attributes:
-        tokens: bearer tokens the simulator accepts (tokens never expire, fact sheet §1.2).
         default_per_page / max_per_page: ``per_page`` default 20, capped at 200 (§1.4).
         updated_after_inclusive: whether ``updated_after=T`` also returns rows updated at ``T``
             (unverified; clients must work either way).
@@ -61,7 +58,6 @@ class SimulatorConfig:
         9
     """
 
-    tokens: frozenset[str] = frozenset({DEFAULT_TOKEN})
     default_per_page: int = 20
     max_per_page: int = 200
     updated_after_inclusive: bool = True

@@ -1,4 +1,8 @@
-"""The Kantata simulator as a sans-IO handler: ``httpx2.Request -> httpx2.Response``.
+"""The Kantata simulator on the test kit's :class:`~erpsa_sdk.testing.Simulator` base.
+
+A sans-IO handler (``httpx2.Request -> httpx2.Response``) over in-memory tables on
+``https://api.mavenlink.com/api/v1/``; the kit adds the admin API, reproducible fault plans,
+the clock and loopback serving.
 
 Example:
     >>> import httpx2
@@ -13,43 +17,39 @@ from __future__ import annotations
 
 import hashlib
 import json
+import random
 import re
-import threading
 import uuid
 from collections import deque
 from collections.abc import Mapping
-from datetime import UTC, date, datetime, timedelta
-from typing import Any, Protocol
+from typing import Any, ClassVar
 from urllib.parse import parse_qsl
 
-import httpx2
-
-from erpsa_kantata.simulator._config import DEFAULT_TOKEN, RateLimit, SimulatorConfig
+from erpsa_kantata.simulator._config import RateLimit, SimulatorConfig
 from erpsa_kantata.simulator._schema import COLLECTIONS, EXTRA_LIMITED
 from erpsa_kantata.simulator._store import KantataStore, Record, Reply, error_body
+from erpsa_sdk.clock import Clock
+from erpsa_sdk.testing.faults import FaultPlan
+from erpsa_sdk.testing.simulator import SimRequest, SimResponse, Simulator, route
+from erpsa_sdk.testing.store import Row
 
-__all__ = ["BASE_URL", "KantataSimulator"]
+__all__ = ["BASE_URL", "KantataSimulator", "parse_rails_form"]
 
 BASE_URL = "https://api.mavenlink.com/api/v1/"
-_PREFIX = "/api/v1/"
 _KEY = re.compile(r"^([^\[\]]+)((?:\[[^\[\]]*\])*)$")
 
-
-class _NowClock(Protocol):
-    def now(self) -> datetime: ...
-
-
-class _FixedStartClock:
-    """A clock that only moves when told to (the default when no clock is given)."""
-
-    def __init__(self) -> None:
-        self._now = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
-
-    def now(self) -> datetime:
-        return self._now
-
-    def advance(self, seconds: float) -> None:
-        self._now += timedelta(seconds=seconds)
+# Canonical type -> collection, for the contract suite and checkers.
+_TYPES: Mapping[str, str] = {
+    "Customer": "workspace_groups",
+    "Project": "workspaces",
+    "ProjectTask": "stories",
+    "Milestone": "stories",
+    "Resource": "users",
+    "Assignment": "workspace_allocations",
+    "TimeEntry": "time_entries",
+    "Expense": "expenses",
+    "Invoice": "invoices",
+}
 
 
 def parse_rails_form(body: str) -> dict[str, Any]:
@@ -86,306 +86,484 @@ def parse_rails_form(body: str) -> dict[str, Any]:
     return out
 
 
-class KantataSimulator:
+class KantataSimulator(Simulator):
     """A faithful, stateful stand-in for ``https://api.mavenlink.com/api/v1/``.
 
-    Use it as ``httpx2.MockTransport(sim)``. It keeps a small seeded data set, enforces bearer
-    auth, pages with ``page`` / ``per_page`` (capped at 200), side-loads ``include=``, filters,
-    orders (ties in a different seeded order on every request), hides archived workspaces and
-    their rows unless asked, answers the vendor's error bodies, records subscribed events for 9
-    days of clock time, and — like the real API — never de-duplicates a repeated POST.
+    Use it as ``httpx2.MockTransport(sim)`` or serve it with :func:`erpsa_sdk.testing.serve`.
+    It keeps a small seeded data set, enforces bearer auth (tokens never expire), pages with
+    ``page`` / ``per_page`` (capped at 200), side-loads ``include=``, filters, orders (ties in
+    a different seeded order on every request), hides archived workspaces and their rows unless
+    asked, answers the vendor's error bodies (429 without headers), keeps ``*:deleted``
+    subscribed events for 9 days of clock time and — like the real API — never de-duplicates a
+    repeated POST.
 
     Parameters:
-        seed: drives the data set, tie order and request ids.
-        faults: a fault plan (applied by the test kit's wrapper when present).
-        clock: anything with ``now()`` (a ``SimClock``); a still clock by default.
+        seed: drives the data set, tie order, request ids and the fault plan.
+        faults: a :class:`~erpsa_sdk.testing.FaultPlan` (or its text form).
+        clock: the clock stamping rows (a ``SimClock`` by default).
         config: switches for unverified behaviour (:class:`SimulatorConfig`).
-        seed_data: load the small seeded data set (default ``True``).
 
     Example:
         >>> sim = KantataSimulator(seed=1)
-        >>> sorted(sim.records("workspaces"))[:1] != []
-        True
+        >>> len(sim.records("workspaces")), sim.base_url
+        (3, 'https://api.mavenlink.com/api/v1/')
     """
 
-    base_url = BASE_URL
+    vendor = "kantata"
+    base_path = "/api/v1"
+    tables = tuple(n for n in COLLECTIONS if n != "subscribed_events")
+    sends_retry_after = False
+    token_ttl = 10.0 * 365 * 24 * 3600  # Kantata tokens do not expire (fact sheet §1.2)
+    base_url: ClassVar[str] = BASE_URL
+    entity_key_fields: ClassVar[dict[str, tuple[str, str]]] = {
+        name: (coll, "external_reference") for name, coll in _TYPES.items()
+    }
+    source_tables: ClassVar[dict[str, str]] = dict(_TYPES)
+
+    store: KantataStore
 
     def __init__(
         self,
         *,
         seed: int = 0,
-        faults: Any = None,
-        clock: _NowClock | None = None,
+        faults: FaultPlan | str | None = None,
+        clock: Clock | None = None,
         config: SimulatorConfig | None = None,
-        seed_data: bool = True,
+        tenant: str = "kantata",
     ) -> None:
-        self.seed = seed
-        self.faults = faults
-        self.clock: _NowClock = clock if clock is not None else _FixedStartClock()
         self.config = config or SimulatorConfig()
-        self.store = KantataStore(self.config, seed=seed, now=self.clock.now)
-        self._revoked: set[str] = set()
-        self._hits: dict[tuple[str, str], deque[datetime]] = {}
-        self._limit_lock = threading.Lock()
-        self.requests_seen = 0
-        if seed_data:
-            from erpsa_kantata.simulator._seed import load_seed
+        self._hits: dict[tuple[str, str], deque[float]] = {}
+        super().__init__(seed=seed, faults=faults, clock=clock, tenant=tenant)
 
-            load_seed(self, seed)
+    # ---------------------------------------------------------------- kit hooks
+
+    def seed_data(self, rng: random.Random) -> None:
+        """Build the store on the kit's tables and load the small seeded account."""
+        self.store = KantataStore(
+            self.config, seed=self.seed, tables=self._tables, now=self.clock.now, lock=self._lock
+        )
+        from erpsa_kantata.simulator._seed import load_seed
+
+        load_seed(self, rng)
+
+    def error_body(self, status: int, code: str, message: str) -> Any:
+        """Kantata's ``{"errors": [{type, message}]}`` (``oauth`` for a 401, else ``system``).
+
+        Example:
+            >>> KantataSimulator(seed=0).error_body(401, "UNAUTHORIZED", "x")
+            {'errors': [{'type': 'oauth', 'message': 'Invalid OAuth 2 Request'}]}
+        """
+        if status == 401:
+            return error_body("oauth", "Invalid OAuth 2 Request")
+        if status == 404:
+            return error_body("system", "Not found")
+        return error_body("system", message)
+
+    def sample_row(self, table: str, rng: random.Random) -> dict[str, Any]:
+        """A new, valid stored row for ``table`` (the kit's churn and the contract suite).
+
+        Example:
+            >>> sim = KantataSimulator(seed=0)
+            >>> sorted(sim.sample_row("time_entries", random.Random(1)))[:3]
+            ['active_submission_id', 'approved', 'billable']
+        """
+        ws = self._visible_workspace("USD")
+        user = min(self.table("users").live_rows(), key=lambda r: r.id)
+        n = rng.randint(1, 10**6)
+        by_table: dict[str, dict[str, Any]] = {
+            "workspace_groups": {"name": f"Client {n}"},
+            "workspaces": {"title": f"Project {n}", "creator_role": "maven", "currency": "USD"},
+            "stories": {"title": f"Task {n}", "story_type": "task", "workspace_id": ws},
+            "users": {},
+            "time_entries": {
+                "workspace_id": ws,
+                "user_id": str(user.id),
+                "date_performed": "2026-01-05",
+                "time_in_minutes": rng.randint(1, 480),
+                "rate_in_cents": 15000,
+                "notes": f"entry {n}",
+            },
+            "expenses": {
+                "workspace_id": ws,
+                "user_id": str(user.id),
+                "date": "2026-01-05",
+                "category": "Travel",
+                "amount_in_cents": rng.randint(100, 100000),
+                "notes": f"expense {n}",
+            },
+            "workspace_allocations": {
+                "user_id": str(user.id),
+                "workspace_id": ws,
+                "start_date": "2026-01-05",
+                "end_date": "2026-02-27",
+                "minutes": 600,
+            },
+        }
+        attrs = by_table.get(table, {})
+        if table == "users":
+            return self._user_data(f"Person {n}", f"person{n}@example.com")
+        return self.store.prepare(table, attrs)
+
+    def mutate_row(self, table: str, data: Mapping[str, Any], rng: random.Random) -> dict[str, Any]:
+        """A visible change to an existing row.
+
+        Example:
+            >>> KantataSimulator(seed=0).mutate_row("time_entries", {}, random.Random(1))
+            {'notes': 'edited 18'}
+        """
+        field = {
+            "workspace_groups": "name",
+            "workspaces": "title",
+            "stories": "title",
+            "users": "full_name",
+        }.get(table, "notes")
+        return {field: f"edited {rng.randint(1, 99)}"}
+
+    def on_post(self, table: str, row: Row) -> None:
+        """Posting locks a row: a time entry is approved, an expense counts as invoiced."""
+        if table == "time_entries":
+            row.data["approved"] = True
+        if table == "expenses":
+            row.data["is_invoiced"] = True
+
+    def bad_row(self, table: str) -> dict[str, Any]:
+        """A stored row the connector must read as ``Rejected``.
+
+        Example:
+            >>> KantataSimulator(seed=0).bad_row("time_entries")["time_in_minutes"]
+            12.5
+        """
+        data = self.sample_row(table, random.Random(0))  # noqa: S311 - test data
+        corrupt: dict[str, dict[str, Any]] = {
+            "time_entries": {"time_in_minutes": 12.5},
+            "expenses": {"amount_in_cents": "12.5"},
+            "workspaces": {"currency": "ZZZ"},
+            "workspace_groups": {"name": ""},
+            "users": {"full_name": ""},
+            "stories": {"title": ""},
+            "workspace_allocations": {"start_date": "someday"},
+        }
+        if table not in corrupt:
+            raise NotImplementedError(f"no bad row for {table}")
+        data.update(corrupt[table])
+        return data
+
+    def naive_create(self, type_name: str, index: int) -> tuple[str, str, Any]:
+        """A keyless create, as a naive integrator sends it (the contract's negative control).
+
+        Example:
+            >>> KantataSimulator(seed=0).naive_create("Customer", 1)
+            ('POST', '/api/v1/workspace_groups', {'workspace_group': {'name': 'Naive 1'}})
+        """
+        ws = self._visible_workspace("USD")
+        coll = _TYPES[type_name]
+        by_table: dict[str, dict[str, Any]] = {
+            "workspace_groups": {"name": f"Naive {index}"},
+            "workspaces": {"title": f"Naive {index}", "creator_role": "maven"},
+            "stories": {"title": f"Naive {index}", "story_type": "task", "workspace_id": ws},
+            "time_entries": {
+                "workspace_id": ws,
+                "date_performed": "2026-01-05",
+                "time_in_minutes": 30,
+                "notes": f"Naive {index}",
+            },
+            "expenses": {
+                "workspace_id": ws,
+                "date": "2026-01-05",
+                "category": "Travel",
+                "amount_in_cents": 1000,
+            },
+        }
+        attrs = by_table[coll]
+        return "POST", f"{self.base_path}/{coll}", {COLLECTIONS[coll].singular: attrs}
+
+    def rows_with_entity_key(self, type_name: str, entity_key: str) -> list[dict[str, Any]]:
+        """Live rows of ``type_name`` carrying ``entity_key`` in an external reference.
+
+        Example:
+            >>> KantataSimulator(seed=0).rows_with_entity_key("TimeEntry", "nope")
+            []
+        """
+        coll = _TYPES[type_name]
+        subject = COLLECTIONS[coll].subject_type
+        with self._lock:
+            ids = {
+                str(r.data["subject_id"])
+                for r in self.table("external_references").live_rows()
+                if r.data["subject_type"] == subject and r.data["service_model_ref"] == entity_key
+            }
+            table = self.table(coll)
+            return [row.snapshot() for i in sorted(ids, key=int) if (row := table.get(i))]
 
     # ------------------------------------------------------------ public API
 
     @property
     def token(self) -> str:
-        """A bearer token the simulator accepts.
+        """The bearer token the simulator accepts (tokens never expire).
 
         Example:
-            >>> KantataSimulator(seed_data=False).token
-            'kantata-sim-token'
+            >>> KantataSimulator(seed=0).token.startswith("kantata-test-token-")
+            True
         """
-        return DEFAULT_TOKEN if DEFAULT_TOKEN in self.config.tokens else min(self.config.tokens)
+        return self.api_token
 
     def auth_headers(self) -> dict[str, str]:
         """``{"Authorization": "Bearer <token>"}`` for a plain HTTP client.
 
         Example:
-            >>> KantataSimulator(seed_data=False).auth_headers()["Authorization"][:7]
+            >>> KantataSimulator(seed=0).auth_headers()["Authorization"][:7]
             'Bearer '
         """
-        return {"Authorization": f"Bearer {self.token}"}
+        return {"Authorization": f"Bearer {self.api_token}"}
 
-    def revoke(self, token: str) -> None:
-        """Revoke a token: from now on it gets 401 (the user revoked the app's access).
+    def revoke(self) -> None:
+        """Revoke the token (the user revoked the app's access): requests now get 401.
 
         Example:
-            >>> sim = KantataSimulator(seed_data=False)
-            >>> sim.revoke(sim.token)
+            >>> sim = KantataSimulator(seed=0)
+            >>> old = sim.token
+            >>> sim.revoke()
+            >>> sim.token != old
+            True
         """
-        self._revoked.add(token)
+        self.api_token = f"{self.api_token}-revoked"
 
     def records(self, collection: str) -> dict[str, Record]:
-        """A snapshot (copies) of every stored record of one collection, by id.
+        """API views of every live record of one collection, by id.
 
         Example:
-            >>> KantataSimulator(seed_data=False).records("time_entries")
-            {}
+            >>> len(KantataSimulator(seed=0).records("users"))
+            5
         """
-        with self.store.lock:
-            return {k: dict(r.record) for k, r in self.store.tables[collection].items()}
+        with self._lock:
+            return {it.record["id"]: it.record for it in self.store.items(collection)}
 
     def record(self, collection: str, record_id: str) -> Record:
-        """A copy of one stored record (``KeyError`` when absent).
+        """The API view of one live record (``KeyError`` when absent).
 
         Example:
             >>> sim = KantataSimulator(seed=1)
-            >>> uid = next(iter(sim.records("users")))
-            >>> sim.record("users", uid)["full_name"]
+            >>> sim.record("users", "1")["full_name"]
             'Ada Lovelace'
         """
-        with self.store.lock:
-            return dict(self.store.tables[collection][str(record_id)].record)
+        with self._lock:
+            found = self.store.get(collection, str(record_id))
+        if found is None:
+            raise KeyError(f"{collection}/{record_id}")
+        return found
 
     def create(self, collection: str, **attrs: Any) -> Record:
-        """Admin: create a record as a user of the web app would (stamped with the clock).
+        """Create a record through the vendor's own rules (stamped with the clock).
 
         Example:
-            >>> sim = KantataSimulator(seed_data=False)
+            >>> sim = KantataSimulator(seed=0)
             >>> sim.create("workspace_groups", name="Acme")["name"]
             'Acme'
         """
         status, body = self.store.create(collection, attrs)
         if status != 200 or body is None:
-            raise ValueError(f"admin create of {collection} failed: {body}")
+            raise ValueError(f"create of {collection} failed: {body}")
         return self.record(collection, body["results"][0]["id"])
 
     def update(self, collection: str, record_id: str, **attrs: Any) -> Record:
-        """Admin: edit a record (its ``updated_at`` becomes the clock's now).
+        """Edit a record through the vendor's rules (its ``updated_at`` becomes now).
 
         Example:
-            >>> sim = KantataSimulator(seed_data=False)
-            >>> g = sim.create("workspace_groups", name="Acme")
-            >>> sim.update("workspace_groups", g["id"], name="Acme Ltd")["name"]
-            'Acme Ltd'
+            >>> sim = KantataSimulator(seed=0)
+            >>> sim.update("workspace_groups", "1", name="Northwind Ltd")["name"]
+            'Northwind Ltd'
         """
         status, body = self.store.update(collection, str(record_id), attrs)
         if status != 200:
-            raise ValueError(f"admin update of {collection}/{record_id} failed: {body}")
+            raise ValueError(f"update of {collection}/{record_id} failed: {body}")
         return self.record(collection, str(record_id))
 
-    def touch(self, collection: str, record_id: str) -> None:
-        """Admin: stamp a record as modified now without changing a field.
-
-        Example:
-            >>> sim = KantataSimulator(seed_data=False)
-            >>> g = sim.create("workspace_groups", name="Acme")
-            >>> sim.touch("workspace_groups", g["id"])
-        """
-        with self.store.lock:
-            row = self.store.tables[collection][str(record_id)]
-            row.updated = self.store.now()
-            row.record["updated_at"] = row.updated.isoformat(timespec="seconds")
-
     def delete(self, collection: str, record_id: str) -> None:
-        """Admin: delete a record (a ``*:deleted`` subscribed event is recorded).
+        """Delete a record through the vendor's rules (a ``*:deleted`` event follows).
 
         Example:
-            >>> sim = KantataSimulator(seed_data=False)
-            >>> g = sim.create("workspace_groups", name="Acme")
-            >>> sim.delete("workspace_groups", g["id"])
+            >>> KantataSimulator(seed=0).delete("time_entries", "1")
         """
         status, body = self.store.delete(collection, str(record_id))
         if status != 204:
-            raise ValueError(f"admin delete of {collection}/{record_id} failed: {body}")
+            raise ValueError(f"delete of {collection}/{record_id} failed: {body}")
 
     def archive_workspace(self, workspace_id: str, archived: bool = True) -> None:
-        """Admin: archive (or restore) a workspace; its rows leave default lists.
+        """Archive (or restore) a workspace; its rows leave default lists.
 
         Example:
-            >>> sim = KantataSimulator(seed_data=False)
-            >>> ws = sim.create("workspaces", title="P", creator_role="maven")
-            >>> sim.archive_workspace(ws["id"])
+            >>> KantataSimulator(seed=0).archive_workspace("1")
         """
         self.update("workspaces", workspace_id, archived=archived)
 
     def approve(self, time_entry_id: str) -> None:
-        """Admin: approve a time entry (it is then locked against edits and deletes).
+        """Approve a time entry: it is then locked against edits and deletes.
 
         Example:
-            >>> sim = KantataSimulator(seed=3)
-            >>> te = next(iter(sim.records("time_entries")))
-            >>> sim.approve(te)
+            >>> KantataSimulator(seed=0).approve("1")
         """
-        with self.store.lock:
-            row = self.store.tables["time_entries"][str(time_entry_id)]
-            row.record["approved"] = True
-            row.updated = self.store.now()
-            row.record["updated_at"] = row.updated.isoformat(timespec="seconds")
+        with self._lock:
+            table = self.table("time_entries")
+            row = table.get(time_entry_id)
+            if row is None:
+                raise KeyError(f"time_entries/{time_entry_id}")
+            row.data["approved"] = True
+            table.touch(row)
 
-    # --------------------------------------------------------------- handler
+    # ---------------------------------------------------------------- routes
 
-    def __call__(self, request: httpx2.Request) -> httpx2.Response:
-        """Answer one request.
-
-        Example:
-            >>> import httpx2
-            >>> sim = KantataSimulator(seed_data=False)
-            >>> sim(httpx2.Request("GET", sim.base_url + "users")).status_code
-            401
-        """
-        request_no = self.store.next_request()
-        self.requests_seen += 1
-        status, body = self._dispatch(request, request_no)
-        return self._response(request, status, body, request_no)
-
-    def _response(
-        self, request: httpx2.Request, status: int, body: dict[str, Any] | None, request_no: int
-    ) -> httpx2.Response:
-        rid = uuid.UUID(bytes=hashlib.md5(f"{self.seed}:{request_no}".encode()).digest())  # noqa: S324 - an id, not a hash for security
+    def _reply(self, reply: Reply) -> SimResponse:
+        status, body = reply
+        n = self.stats.requests
+        rid = uuid.UUID(bytes=hashlib.md5(f"{self.seed}:{n}".encode()).digest())  # noqa: S324 - an id, not security
         headers = {
             "X-Request-Id": str(rid),
             "X-Runtime": "0.012345",
             "Cache-Control": "no-cache, no-store",
         }
         if body is None:
-            return httpx2.Response(status, headers=headers, request=request)
+            return SimResponse(status, b"", headers)
         content = json.dumps(body, separators=(",", ":")).encode()
-        headers["Content-Type"] = "application/json; charset=utf-8"
+        headers["content-type"] = "application/json; charset=utf-8"
         if status == 200:
             headers["Etag"] = f'W/"{hashlib.md5(content).hexdigest()}"'  # noqa: S324
-        return httpx2.Response(status, headers=headers, content=content, request=request)
+        return SimResponse(status, content, headers)
 
-    def _authorized(self, request: httpx2.Request) -> str | None:
-        header = request.headers.get("authorization", "")
-        scheme, _, token = header.partition(" ")
-        token = token.strip()
-        if scheme.lower() != "bearer" or token not in self.config.tokens:
-            return None
-        if token in self._revoked:
-            return None
-        return token
-
-    def _throttled(self, token: str, method: str, segments: list[str]) -> bool:
-        path = segments[0] if segments else ""
-        if len(segments) >= 3:
-            path = f"{segments[0]}/{segments[2]}"
-        extra = (method, path) in EXTRA_LIMITED
-        limits: list[tuple[str, RateLimit | None]] = [("general", self.config.rate_limit)]
-        if extra:
-            limits.append((f"{method} {path}", self.config.extra_rate_limit))
-        now = self.clock.now()
-        with self._limit_lock:
-            for scope, limit in limits:
-                if limit is None:
-                    continue
-                window = self._hits.setdefault((token, scope), deque())
-                horizon = now - timedelta(seconds=limit.window_seconds)
-                while window and window[0] <= horizon:
-                    window.popleft()
-                if len(window) >= limit.requests:
-                    return True
-            for scope, limit in limits:
-                if limit is not None:
-                    self._hits[(token, scope)].append(now)
-        return False
-
-    def _dispatch(self, request: httpx2.Request, request_no: int) -> Reply:
-        path = request.url.path
-        if not path.startswith(_PREFIX):
-            return 404, error_body("system", "Not found")
-        token = self._authorized(request)
-        if token is None:
-            return 401, error_body("oauth", "Invalid OAuth 2 Request")
-        segments = [s for s in path[len(_PREFIX) :].split("/") if s]
-        if segments:
-            segments[-1] = segments[-1].removesuffix(".json")
-        method = request.method.upper()
-        if self._throttled(token, method, segments):
-            return 429, error_body("system", "Too many requests. Please retry after a short delay")
-        if not segments or segments[0] not in COLLECTIONS:
-            return 404, error_body("system", "Not found")
-        collection = segments[0]
-        params = dict(request.url.params.multi_items())
-        store = self.store
-        if method == "GET" and len(segments) == 1:
-            return store.list(collection, params, request_no)
-        if method == "GET" and len(segments) == 2:
-            return store.show(collection, segments[1], params)
-        if method in {"POST", "PUT", "PATCH"}:
-            try:
-                payload = self._payload(request)
-            except ValueError:
-                return 400, error_body("system", "Could not parse the request body")
-            singular = COLLECTIONS[collection].singular
-            attrs = payload.get(singular)
-            if not isinstance(attrs, Mapping):
-                return 422, error_body("validation", f"{singular} is required", singular)
-            if collection == "external_references" and segments[1:] == ["create_or_update"]:
-                return store.create_or_update_reference(dict(attrs))
-            if method == "POST" and len(segments) == 1:
-                return store.create(collection, dict(attrs))
-            if method in {"PUT", "PATCH"} and len(segments) == 2:
-                return store.update(collection, segments[1], dict(attrs))
-        if method == "DELETE" and len(segments) == 2:
-            return store.delete(collection, segments[1])
-        return 404, error_body("system", "Not found")
+    def _limited(self, req: SimRequest, collection: str, extra: str | None) -> SimResponse | None:
+        # Reactive limits per token and endpoint class; Kantata answers 429 with no headers.
+        scopes: list[tuple[str, RateLimit | None]] = [("general", self.config.rate_limit)]
+        path = collection if extra is None else f"{collection}/{extra}"
+        if (req.method, path) in EXTRA_LIMITED:
+            scopes.append((f"{req.method} {path}", self.config.extra_rate_limit))
+        token = req.headers.get("authorization", "")
+        now = self.clock.monotonic()
+        for scope, limit in scopes:
+            if limit is None:
+                continue
+            window = self._hits.setdefault((token, scope), deque())
+            while window and window[0] <= now - limit.window_seconds:
+                window.popleft()
+            if len(window) >= limit.requests:
+                self.stats.limit_violations += 1
+                return self._reply(
+                    (429, error_body("system", "Too many requests; retry after a short delay"))
+                )
+        for scope, limit in scopes:
+            if limit is not None:
+                self._hits[(token, scope)].append(now)
+        return None
 
     @staticmethod
-    def _payload(request: httpx2.Request) -> dict[str, Any]:
-        raw = request.content.decode("utf-8") if request.content else ""
-        if not raw:
-            return {}
-        ctype = request.headers.get("content-type", "")
-        if "json" in ctype or raw.lstrip().startswith("{"):
-            data = json.loads(raw)
-            if not isinstance(data, dict):
-                raise ValueError("body is not an object")
-            return data
-        return parse_rails_form(raw)
+    def _collection(raw: str) -> str | None:
+        name = raw.removesuffix(".json")
+        return name if name in COLLECTIONS else None
+
+    def _payload(self, req: SimRequest, collection: str) -> Record | SimResponse:
+        raw = req.body.decode("utf-8") if req.body else ""
+        try:
+            if not raw:
+                data: Any = {}
+            elif "json" in req.headers.get("content-type", "") or raw.lstrip().startswith("{"):
+                data = json.loads(raw)
+            else:
+                data = parse_rails_form(raw)
+        except ValueError:
+            return self._reply((400, error_body("system", "Could not parse the request body")))
+        singular = COLLECTIONS[collection].singular
+        attrs = data.get(singular) if isinstance(data, dict) else None
+        if not isinstance(attrs, Mapping):
+            return self._reply((422, error_body("validation", f"{singular} is required", singular)))
+        return dict(attrs)
+
+    @route("GET", "/{collection}")
+    def _list(self, req: SimRequest) -> SimResponse:
+        coll = self._collection(req.params["collection"])
+        if coll is None:
+            return self._reply((404, error_body("system", "Not found")))
+        limited = self._limited(req, coll, None)
+        if limited is not None:
+            return limited
+        return self._reply(self.store.list(coll, req.query, self.store.next_request()))
+
+    @route("GET", "/{collection}/{record_id}")
+    def _show(self, req: SimRequest) -> SimResponse:
+        coll = self._collection(req.params["collection"])
+        if coll is None:
+            return self._reply((404, error_body("system", "Not found")))
+        limited = self._limited(req, coll, None)
+        if limited is not None:
+            return limited
+        record_id = req.params["record_id"].removesuffix(".json")
+        return self._reply(self.store.show(coll, record_id, req.query))
+
+    @route("POST", "/external_references/create_or_update")
+    def _create_or_update(self, req: SimRequest) -> SimResponse:
+        attrs = self._payload(req, "external_references")
+        if isinstance(attrs, SimResponse):
+            return attrs
+        return self._reply(self.store.create_or_update_reference(attrs))
+
+    @route("POST", "/{collection}")
+    def _create(self, req: SimRequest) -> SimResponse:
+        coll = self._collection(req.params["collection"])
+        if coll is None:
+            return self._reply((404, error_body("system", "Not found")))
+        limited = self._limited(req, coll, None)
+        if limited is not None:
+            return limited
+        attrs = self._payload(req, coll)
+        if isinstance(attrs, SimResponse):
+            return attrs
+        return self._reply(self.store.create(coll, attrs))
+
+    @route("PUT", "/{collection}/{record_id}")
+    def _update(self, req: SimRequest) -> SimResponse:
+        coll = self._collection(req.params["collection"])
+        if coll is None:
+            return self._reply((404, error_body("system", "Not found")))
+        limited = self._limited(req, coll, None)
+        if limited is not None:
+            return limited
+        attrs = self._payload(req, coll)
+        if isinstance(attrs, SimResponse):
+            return attrs
+        record_id = req.params["record_id"].removesuffix(".json")
+        return self._reply(self.store.update(coll, record_id, attrs))
+
+    @route("PATCH", "/{collection}/{record_id}")
+    def _patch(self, req: SimRequest) -> SimResponse:
+        return self._update(req)
+
+    @route("DELETE", "/{collection}/{record_id}")
+    def _delete(self, req: SimRequest) -> SimResponse:
+        coll = self._collection(req.params["collection"])
+        if coll is None:
+            return self._reply((404, error_body("system", "Not found")))
+        limited = self._limited(req, coll, None)
+        if limited is not None:
+            return limited
+        record_id = req.params["record_id"].removesuffix(".json")
+        return self._reply(self.store.delete(coll, record_id))
+
+    # ---------------------------------------------------------------- helpers
+
+    def _visible_workspace(self, currency: str) -> str:
+        rows = self.table("workspaces").live_rows()
+        for row in rows:
+            if not (row.archived or row.data.get("archived")) and row.data["currency"] == currency:
+                return str(row.id)
+        raise LookupError(f"no visible {currency} workspace")
+
+    def _user_data(self, full_name: str, email: str) -> dict[str, Any]:
+        return {
+            "full_name": full_name,
+            "photo_path": "https://app.mavenlink.com/images/default_profile_photo/default.png",
+            "email_address": email,
+            "headline": None,
+            "disabled": False,
+            "account_id": 6300001,
+        }
 
     def __repr__(self) -> str:
-        counts = {k: len(v) for k, v in self.store.tables.items() if v}
+        counts = {name: len(t) for name, t in self._tables.items() if len(t)}
         return f"KantataSimulator(seed={self.seed}, records={counts})"
-
-
-def _date(value: date) -> str:
-    return value.isoformat()

@@ -13,8 +13,6 @@ import random
 from datetime import date, timedelta
 from typing import TYPE_CHECKING
 
-from erpsa_kantata.simulator._store import _Row
-
 if TYPE_CHECKING:
     from erpsa_kantata.simulator._handler import KantataSimulator
 
@@ -24,30 +22,7 @@ _PEOPLE = ("Ada Lovelace", "Grace Hopper", "Alan Turing", "Katherine Johnson", "
 _CLIENTS = ("Northwind Traders", "Contoso Japan KK")
 
 
-def _add_user(sim: KantataSimulator, full_name: str) -> str:
-    store = sim.store
-    ts = store.now()
-    uid = store.new_id()
-    email = full_name.lower().replace(" ", ".") + "@example.com"
-    store.tables["users"][uid] = _Row(
-        {
-            "full_name": full_name,
-            "photo_path": "https://app.mavenlink.com/images/default_profile_photo/default.png",
-            "email_address": email,
-            "headline": None,
-            "disabled": False,
-            "account_id": 6300001,
-            "created_at": ts.isoformat(timespec="seconds"),
-            "updated_at": ts.isoformat(timespec="seconds"),
-            "id": uid,
-        },
-        ts,
-        ts,
-    )
-    return uid
-
-
-def load_seed(sim: KantataSimulator, seed: int) -> None:
+def load_seed(sim: KantataSimulator, rng: random.Random) -> None:
     """Fill the simulator with a small, reproducible account.
 
     Example:
@@ -55,23 +30,14 @@ def load_seed(sim: KantataSimulator, seed: int) -> None:
         >>> len(KantataSimulator(seed=1).records("users"))
         5
     """
-    rng = random.Random(seed)  # noqa: S311 - reproducible test data, not secrets
-    users = [_add_user(sim, name) for name in _PEOPLE]
+    users_table = sim.table("users")
+    users = [
+        str(users_table.insert(sim._user_data(n, n.lower().replace(" ", ".") + "@example.com")).id)
+        for n in _PEOPLE
+    ]
     sim.store.current_user_id = users[0]
-    ts = sim.store.now()
-    rc_id = sim.store.new_id()
-    sim.store.tables["rate_cards"][rc_id] = _Row(
-        {
-            "title": "Standard rates",
-            "currency": "USD",
-            "archived": False,
-            "uses": 2,
-            "created_at": ts.isoformat(timespec="seconds"),
-            "updated_at": ts.isoformat(timespec="seconds"),
-            "id": rc_id,
-        },
-        ts,
-        ts,
+    sim.table("rate_cards").insert(
+        {"title": "Standard rates", "currency": "USD", "archived": False, "uses": 2}
     )
     groups = [sim.create("workspace_groups", name=n, company=True)["id"] for n in _CLIENTS]
     plan = (
@@ -90,8 +56,9 @@ def load_seed(sim: KantataSimulator, seed: int) -> None:
             start_date="2026-01-05",
             due_date="2026-06-30",
         )
-        with sim.store.lock:
-            sim.store.tables["workspaces"][ws["id"]].record["participant_ids"] = list(users)
+        row = sim.table("workspaces").get(ws["id"])
+        assert row is not None
+        row.data["participant_ids"] = list(users)
         workspaces.append((ws["id"], currency))
     for gid in groups:
         sim.store.create(

@@ -1,12 +1,14 @@
 """In-memory Kantata account: records, list semantics, writes, external references, events.
 
-Pure state and decisions, no HTTP: :mod:`._handler` turns requests into calls here. Each
-operation returns ``(status, body)`` with the vendor's JSON shapes (fact sheet §1.3, §1.7).
+Pure state and decisions, no HTTP: :mod:`._handler` turns requests into calls here. Rows live
+in the test kit's :class:`~erpsa_sdk.testing.store.Table` (one per collection, ids from 1), so
+the kit's admin API (insert, update, delete, archive, post, churn) works on them; ``id``,
+``created_at`` and ``updated_at`` come from the row's bookkeeping, truncated to the second as
+Kantata shows them. Each operation returns ``(status, body)`` with the vendor's JSON shapes
+(fact sheet §1.3, §1.7).
 
 Example:
-    >>> from datetime import UTC, datetime
-    >>> clock = lambda: datetime(2026, 1, 1, tzinfo=UTC)
-    >>> store = KantataStore(SimulatorConfig(), seed=1, now=clock)
+    >>> store = KantataStore.standalone()
     >>> status, body = store.create("workspace_groups", {"name": "Acme"})
     >>> status, body["count"], body["results"][0]["key"]
     (200, 1, 'workspace_groups')
@@ -30,6 +32,8 @@ from erpsa_kantata.simulator._schema import (
     SUBJECT_TYPES,
     Collection,
 )
+from erpsa_sdk.clock import SimClock
+from erpsa_sdk.testing.store import Row, Table
 
 __all__ = ["KantataStore", "Reply", "error_body"]
 
@@ -37,7 +41,17 @@ Record = dict[str, Any]
 Reply = tuple[int, dict[str, Any] | None]
 
 ACCOUNT_ID = 6300001
-_NOW = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)  # for the examples
+_EVENT_ID_BASE = 1_000_000_000  # event id = collection number * base + row id
+_EVENT_SOURCES = (
+    "workspaces",
+    "workspace_groups",
+    "stories",
+    "users",
+    "workspace_allocations",
+    "time_entries",
+    "expenses",
+    "invoices",
+)
 
 
 def error_body(kind: str, message: str, field: str | None = None) -> dict[str, Any]:
@@ -55,6 +69,10 @@ def error_body(kind: str, message: str, field: str | None = None) -> dict[str, A
 
 def _fmt(ts: datetime) -> str:
     return ts.astimezone(UTC).isoformat(timespec="seconds")
+
+
+def _second(ts: datetime) -> datetime:
+    return ts.astimezone(UTC).replace(microsecond=0)
 
 
 def parse_time(value: str) -> datetime:
@@ -93,6 +111,8 @@ class BadRequest(Exception):
 
 @dataclass
 class _Row:
+    """A row as the API sees it: the rendered record and its second-resolution stamps."""
+
     record: Record
     created: datetime
     updated: datetime
@@ -105,8 +125,7 @@ class KantataStore:
     the second as the API shows it.
 
     Example:
-        >>> from datetime import UTC, datetime
-        >>> st = KantataStore(SimulatorConfig(), seed=0, now=lambda: _NOW)
+        >>> st = KantataStore.standalone()
         >>> st.create("workspaces", {"title": "P1", "creator_role": "maven"})[0]
         200
     """
@@ -116,50 +135,111 @@ class KantataStore:
         config: SimulatorConfig,
         *,
         seed: int,
+        tables: Mapping[str, Table],
         now: Callable[[], datetime],
+        lock: threading.RLock,
     ) -> None:
         self.config = config
         self.seed = seed
         self._now = now
-        self.lock = threading.RLock()
-        self.tables: dict[str, dict[str, _Row]] = {name: {} for name in COLLECTIONS}
-        self._next_id = 1_000_001
+        self.lock = lock
+        self.kit = tables
+        self._archived_ws: set[str] | None = None
         self._request_no = 0
         self.current_user_id: str | None = None
         # custom_field_id -> (name, type) for the custom field values the account holds.
         self.custom_fields: dict[str, tuple[str, str]] = {"602325": ("Stripe ID", "string")}
 
+    @classmethod
+    def standalone(cls, config: SimulatorConfig | None = None, seed: int = 0) -> KantataStore:
+        """A store on its own tables and a still :class:`SimClock` (examples, unit tests).
+
+        Example:
+            >>> KantataStore.standalone().list("users", {}, 1)[0]
+            200
+        """
+        clock = SimClock(datetime(2026, 1, 5, 9, 0, tzinfo=UTC))
+        names = [n for n in COLLECTIONS if n != "subscribed_events"]
+        return cls(
+            config or SimulatorConfig(),
+            seed=seed,
+            tables={n: Table(n, clock) for n in names},
+            now=clock.now,
+            lock=threading.RLock(),
+        )
+
     # ---------------------------------------------------------------- helpers
+
+    def item(self, collection: str, row: Row) -> _Row:
+        """The API view of a kit row: data plus ``id`` and second-resolution stamps.
+
+        Example:
+            >>> st = KantataStore.standalone()
+            >>> _, body = st.create("workspace_groups", {"name": "A"})
+            >>> st.item("workspace_groups", st.kit["workspace_groups"].get(1)).record["id"]
+            '1'
+        """
+        created, updated = _second(row.created_at), _second(row.modified_at)
+        record = dict(row.data)
+        record["id"] = str(row.id)
+        record["created_at"] = _fmt(created)
+        record["updated_at"] = _fmt(updated)
+        if collection == "workspaces":
+            record["archived"] = bool(row.archived or row.data.get("archived"))
+        if row.posted and collection == "time_entries":
+            record["approved"] = True
+        return _Row(record, created, updated)
+
+    def items(self, collection: str) -> list[_Row]:
+        """Views of the live rows of a collection, in id order.
+
+        Example:
+            >>> KantataStore.standalone().items("users")
+            []
+        """
+        if collection == "subscribed_events":
+            return self._event_items()
+        return [self.item(collection, r) for r in self.kit[collection].live_rows()]
+
+    def _event_items(self) -> list[_Row]:
+        # Subscribed events are the tombstones of the last 9 days (fact sheet §1.10).
+        horizon = self.now() - self.config.event_retention
+        out: list[_Row] = []
+        for number, name in enumerate(_EVENT_SOURCES, start=1):
+            spec = COLLECTIONS[name]
+            for row in self.kit[name]:
+                if row.deleted_at is None or row.deleted_at < horizon:
+                    continue
+                ts = _second(row.deleted_at)
+                rec: Record = {
+                    "event_type": f"{spec.singular}:deleted",
+                    "account_id": ACCOUNT_ID,
+                    "user_id": self.current_user_id,
+                    "subject_id": row.id,
+                    "subject_type": spec.subject_type,
+                    "subject_changed_at": _fmt(ts),
+                    "subject_ref": {"id": str(row.id), "key": name},
+                    "created_at": _fmt(ts),
+                    "updated_at": _fmt(ts),
+                    "id": str(number * _EVENT_ID_BASE + row.id),
+                }
+                out.append(_Row(rec, ts, ts))
+        return out
 
     def now(self) -> datetime:
         """The clock's time truncated to the second (Kantata timestamps carry seconds).
 
         Example:
-            >>> from datetime import UTC, datetime
-            >>> t = datetime(2026, 1, 1, 0, 0, 0, 999, tzinfo=UTC)
-            >>> KantataStore(SimulatorConfig(), seed=0, now=lambda: t).now().microsecond
+            >>> KantataStore.standalone().now().microsecond
             0
         """
-        return self._now().astimezone(UTC).replace(microsecond=0)
-
-    def new_id(self) -> str:
-        """A fresh string id, as every Kantata id is a string.
-
-        Example:
-            >>> from datetime import UTC, datetime
-            >>> KantataStore(SimulatorConfig(), seed=0, now=lambda: _NOW).new_id()
-            '1000001'
-        """
-        value = self._next_id
-        self._next_id += 1
-        return str(value)
+        return _second(self._now())
 
     def next_request(self) -> int:
         """Count a request (ties are shuffled differently on each one).
 
         Example:
-            >>> from datetime import UTC, datetime
-            >>> KantataStore(SimulatorConfig(), seed=0, now=lambda: _NOW).next_request()
+            >>> KantataStore.standalone().next_request()
             1
         """
         with self.lock:
@@ -167,36 +247,35 @@ class KantataStore:
             return self._request_no
 
     def get(self, collection: str, record_id: str) -> Record | None:
-        """The stored record (not a copy) or ``None``.
+        """The API view of a live record, or ``None``.
 
         Example:
-            >>> from datetime import UTC, datetime
-            >>> KantataStore(SimulatorConfig(), seed=0, now=lambda: _NOW).get("users", "1")
-        """
-        row = self.tables[collection].get(str(record_id))
-        return row.record if row else None
-
-    def updated_of(self, collection: str, record_id: str) -> datetime:
-        """The stored ``updated_at`` of a record.
-
-        Example:
-            >>> from datetime import UTC, datetime
-            >>> t = datetime(2026, 1, 1, tzinfo=UTC)
-            >>> st = KantataStore(SimulatorConfig(), seed=0, now=lambda: t)
-            >>> _, body = st.create("workspace_groups", {"name": "A"})
-            >>> st.updated_of("workspace_groups", body["results"][0]["id"]) == t
+            >>> KantataStore.standalone().get("users", "1") is None
             True
         """
-        return self.tables[collection][str(record_id)].updated
+        row = self.kit[collection].get(str(record_id))
+        return self.item(collection, row).record if row is not None else None
+
+    def archived_workspaces(self) -> set[str]:
+        """Ids of archived workspaces (cached for the duration of one list request).
+
+        Example:
+            >>> KantataStore.standalone().archived_workspaces()
+            set()
+        """
+        if self._archived_ws is not None:
+            return self._archived_ws
+        return {
+            str(r.id)
+            for r in self.kit["workspaces"].live_rows()
+            if r.archived or r.data.get("archived")
+        }
 
     def _workspace_archived(self, record: Record, collection: str) -> bool:
         if collection == "workspaces":
             return bool(record.get("archived"))
         ws_id = record.get("workspace_id")
-        if ws_id is None:
-            return False
-        ws = self.get("workspaces", str(ws_id))
-        return bool(ws and ws.get("archived"))
+        return ws_id is not None and str(ws_id) in self.archived_workspaces()
 
     def _subject_archived(self, subject_type: str, subject_id: str) -> bool:
         coll = SUBJECT_TYPES.get(subject_type)
@@ -205,44 +284,15 @@ class KantataStore:
         rec = self.get(coll, subject_id)
         return rec is not None and self._workspace_archived(rec, coll)
 
-    def _locked(self, collection: str, record: Record) -> str | None:
-        if collection == "time_entries" and (record.get("is_invoiced") or record.get("approved")):
+    def _locked(self, collection: str, record: Record, row: Row | None = None) -> str | None:
+        posted = row is not None and row.posted
+        if collection == "time_entries" and (
+            posted or record.get("is_invoiced") or record.get("approved")
+        ):
             return "This time entry is approved or invoiced and can no longer be changed"
-        if collection == "expenses" and record.get("is_invoiced"):
-            return "This expense is invoiced and can no longer be changed"
+        if collection == "expenses" and (posted or record.get("is_invoiced")):
+            return "This expense is approved or invoiced and can no longer be changed"
         return None
-
-    def _event(self, collection: str, verb: str, record_id: str) -> None:
-        spec = COLLECTIONS[collection]
-        if collection in {"subscribed_events", "external_references"}:
-            return
-        ts = self.now()
-        eid = self.new_id()
-        rec: Record = {
-            "event_type": f"{spec.singular}:{verb}",
-            "account_id": ACCOUNT_ID,
-            "user_id": self.current_user_id,
-            "subject_id": int(record_id),
-            "subject_type": spec.subject_type,
-            "subject_changed_at": _fmt(ts),
-            "subject_ref": {"id": record_id, "key": collection},
-            "created_at": _fmt(ts),
-            "updated_at": _fmt(ts),
-            "id": eid,
-        }
-        self.tables["subscribed_events"][eid] = _Row(rec, ts, ts)
-
-    def purge_events(self) -> None:
-        """Drop subscribed events older than the retention (9 days on the clock).
-
-        Example:
-            >>> from datetime import UTC, datetime
-            >>> KantataStore(SimulatorConfig(), seed=0, now=lambda: _NOW).purge_events()
-        """
-        horizon = self.now() - self.config.event_retention
-        events = self.tables["subscribed_events"]
-        for eid in [k for k, row in events.items() if row.created < horizon]:
-            del events[eid]
 
     # ----------------------------------------------------------------- render
 
@@ -251,22 +301,22 @@ class KantataStore:
         if fk == "external_reference_ids":
             subject = COLLECTIONS[collection].subject_type
             return [
-                r.record["id"]
-                for r in self.tables["external_references"].values()
-                if r.record["subject_type"] == subject and str(r.record["subject_id"]) == rid
+                str(r.id)
+                for r in self.kit["external_references"].live_rows()
+                if r.data["subject_type"] == subject and str(r.data["subject_id"]) == rid
             ]
         if fk == "custom_field_value_ids":
             subject = COLLECTIONS[collection].singular
             return [
-                r.record["id"]
-                for r in self.tables["custom_field_values"].values()
-                if r.record["subject_type"] == subject and str(r.record["subject_id"]) == rid
+                str(r.id)
+                for r in self.kit["custom_field_values"].live_rows()
+                if r.data["subject_type"] == subject and str(r.data["subject_id"]) == rid
             ]
         if collection == "workspace_groups" and fk == "workspace_ids":
             return [
-                r.record["id"]
-                for r in self.tables["workspaces"].values()
-                if rid in r.record.get("workspace_group_ids", [])
+                str(r.id)
+                for r in self.kit["workspaces"].live_rows()
+                if rid in r.data.get("workspace_group_ids", [])
             ]
         if collection == "invoices" and fk == "workspace_ids":
             return [str(record["workspace_id"])]
@@ -276,9 +326,7 @@ class KantataStore:
         """The record as the API shows it: list foreign keys appear only when included.
 
         Example:
-            >>> from datetime import UTC, datetime
-            >>> st = KantataStore(SimulatorConfig(), seed=0, now=lambda: _NOW)
-            >>> st.render("users", {"id": "1", "full_name": "A"})
+            >>> KantataStore.standalone().render("users", {"id": "1", "full_name": "A"})
             {'full_name': 'A', 'id': '1'}
         """
         spec = COLLECTIONS[collection]
@@ -422,9 +470,9 @@ class KantataStore:
         without = p.get("without_external_reference_service_name")
         if ext_filters or has_ext is not None or without is not None:
             refs_by_subject: dict[str, list[Record]] = {}
-            for ref in self.tables["external_references"].values():
-                if ref.record["subject_type"] == "TimeEntry":
-                    refs_by_subject.setdefault(str(ref.record["subject_id"]), []).append(ref.record)
+            for ref in self.kit["external_references"].live_rows():
+                if ref.data["subject_type"] == "TimeEntry":
+                    refs_by_subject.setdefault(str(ref.data["subject_id"]), []).append(ref.data)
 
             def matches(ref: Record) -> bool:
                 for key, value in ext_filters.items():
@@ -507,9 +555,7 @@ class KantataStore:
         """``GET /{collection}``: filter, order, page, side-load.
 
         Example:
-            >>> from datetime import UTC, datetime
-            >>> st = KantataStore(SimulatorConfig(), seed=0, now=lambda: _NOW)
-            >>> st.list("users", {}, 1)[1]["meta"]
+            >>> KantataStore.standalone().list("users", {}, 1)[1]["meta"]
             {'count': 0, 'page_count': 0, 'page_number': 1, 'page_size': 20}
         """
         spec = COLLECTIONS[collection]
@@ -526,9 +572,9 @@ class KantataStore:
         try:
             includes = self._includes(spec, params)
             with self.lock:
-                if collection == "subscribed_events":
-                    self.purge_events()
-                rows = list(self.tables[collection].values())
+                self._archived_ws = None
+                self._archived_ws = self.archived_workspaces()
+                rows = self.items(collection)
                 if collection == "external_references":
                     st = params["subject_type"]
                     rows = [r for r in rows if r.record["subject_type"] == st]
@@ -564,14 +610,14 @@ class KantataStore:
                 )
         except BadRequest as exc:
             return exc.status, exc.body
+        finally:
+            self._archived_ws = None
 
     def show(self, collection: str, record_id: str, params: Mapping[str, str]) -> Reply:
         """``GET /{collection}/{id}``; 404 with the system error when missing.
 
         Example:
-            >>> from datetime import UTC, datetime
-            >>> st = KantataStore(SimulatorConfig(), seed=0, now=lambda: _NOW)
-            >>> st.show("users", "9", {})
+            >>> KantataStore.standalone().show("users", "9", {})
             (404, {'errors': [{'type': 'system', 'message': 'Not found'}]})
         """
         spec = COLLECTIONS[collection]
@@ -580,9 +626,16 @@ class KantataStore:
         except BadRequest as exc:
             return exc.status, exc.body
         with self.lock:
-            row = self.tables[collection].get(record_id)
-            if row is None:
-                return 404, error_body("system", "Not found")
+            if collection == "subscribed_events":
+                found = [r for r in self._event_items() if r.record["id"] == record_id]
+                if not found:
+                    return 404, error_body("system", "Not found")
+                row = found[0]
+            else:
+                kit_row = self.kit[collection].get(record_id)
+                if kit_row is None:
+                    return 404, error_body("system", "Not found")
+                row = self.item(collection, kit_row)
             hidden = spec.archived_scope == "workspace" and self.config.show_hides_archived
             if hidden and self._hidden(spec, row.record, params):
                 return 404, error_body("system", "Not found")
@@ -651,16 +704,6 @@ class KantataStore:
                 except ValueError as exc:
                     raise BadRequest(422, "validation", f"{key} is not a date", key) from exc
             record[key] = value
-        if collection == "workspace_groups":
-            rid = record["id"]
-            for wid in attrs.get("add_workspace_ids") or []:
-                ws = self.get("workspaces", str(wid))
-                if ws is not None and rid not in ws.setdefault("workspace_group_ids", []):
-                    ws["workspace_group_ids"].append(rid)
-            for wid in attrs.get("remove_workspace_ids") or []:
-                ws = self.get("workspaces", str(wid))
-                if ws is not None and rid in ws.get("workspace_group_ids", []):
-                    ws["workspace_group_ids"].remove(rid)
         if collection == "custom_field_values":
             name, kind = self.custom_fields.get(
                 str(record.get("custom_field_id")), ("Custom field", "string")
@@ -782,10 +825,24 @@ class KantataStore:
                 raise BadRequest(422, "validation", f"{required} can't be blank", required)
         return attrs
 
-    def _upsert_ext_ref(self, subject_type: str, subject_id: str, attrs: Record) -> Record:
+    def _link_groups(self, group_id: str, attrs: Record) -> None:
+        table = self.kit["workspaces"]
+        for wid in attrs.get("add_workspace_ids") or []:
+            row = table.get(str(wid))
+            if row is not None and group_id not in row.data.setdefault("workspace_group_ids", []):
+                row.data["workspace_group_ids"].append(group_id)
+                table.touch(row)
+        for wid in attrs.get("remove_workspace_ids") or []:
+            row = table.get(str(wid))
+            if row is not None and group_id in row.data.get("workspace_group_ids", []):
+                row.data["workspace_group_ids"].remove(group_id)
+                table.touch(row)
+
+    def _upsert_ext_ref(self, subject_type: str, subject_id: str, attrs: Record) -> Row:
         # Keyed by (subject, service_name, service_model): a second call updates the ref.
-        for row in self.tables["external_references"].values():
-            r = row.record
+        table = self.kit["external_references"]
+        for row in table.live_rows():
+            r = row.data
             if (
                 r["subject_type"] == subject_type
                 and str(r["subject_id"]) == subject_id
@@ -802,30 +859,49 @@ class KantataStore:
                 ):
                     if k in attrs:
                         r[k] = attrs[k] if k != "service_model_ref" else str(attrs[k])
-                ts = self.now()
-                row.updated = ts
-                r["updated_at"] = _fmt(ts)
-                return r
-        ts = self.now()
-        rid = self.new_id()
-        rec: Record = {
-            "service_name": attrs["service_name"],
-            "service_model": attrs["service_model"],
-            "service_model_ref": str(attrs["service_model_ref"]),
-            "subject_id": int(subject_id),
-            "subject_type": subject_type,
-            "status": attrs.get("status", "successful"),
-            "external_link": attrs.get("external_link"),
-            "external_message": attrs.get("external_message"),
-            "external_status": attrs.get("external_status"),
-            "locked": bool(attrs.get("locked", False)),
-            "created_at": _fmt(ts),
-            "updated_at": _fmt(ts),
-            "last_synced_at": _fmt(ts),
-            "id": rid,
-        }
-        self.tables["external_references"][rid] = _Row(rec, ts, ts)
-        return rec
+                r["last_synced_at"] = _fmt(self.now())
+                table.touch(row)
+                return row
+        return table.insert(
+            {
+                "service_name": attrs["service_name"],
+                "service_model": attrs["service_model"],
+                "service_model_ref": str(attrs["service_model_ref"]),
+                "subject_id": int(subject_id),
+                "subject_type": subject_type,
+                "status": attrs.get("status", "successful"),
+                "external_link": attrs.get("external_link"),
+                "external_message": attrs.get("external_message"),
+                "external_status": attrs.get("external_status"),
+                "locked": bool(attrs.get("locked", False)),
+                "last_synced_at": _fmt(self.now()),
+            }
+        )
+
+    def _one(self, collection: str, row: Row) -> dict[str, Any]:
+        return self._envelope(
+            COLLECTIONS[collection],
+            [self.item(collection, row)],
+            total=1,
+            page=1,
+            per_page=self.config.default_per_page,
+            includes=[],
+        )
+
+    def prepare(self, collection: str, attrs: Record) -> dict[str, Any]:
+        """The stored data a create with ``attrs`` would hold (defaults and normalisation),
+        without storing it: the kit's churn inserts such rows directly.
+
+        Example:
+            >>> KantataStore.standalone().prepare("workspace_groups", {"name": "A"})["name"]
+            'A'
+        """
+        record: Record = {"id": "0"}
+        with self.lock:
+            self._defaults(collection, record, attrs)
+            self._apply(collection, record, attrs)
+        del record["id"]
+        return record
 
     def create(self, collection: str, attrs: Record) -> Reply:
         """``POST /{collection}``: validate, store, stamp, link an inline external reference.
@@ -833,9 +909,7 @@ class KantataStore:
         There is no de-duplication: the same body twice makes two records (fact sheet §1.6).
 
         Example:
-            >>> from datetime import UTC, datetime
-            >>> st = KantataStore(SimulatorConfig(), seed=0, now=lambda: _NOW)
-            >>> st.create("workspace_groups", {})[0]
+            >>> KantataStore.standalone().create("workspace_groups", {})[0]
             422
         """
         spec = COLLECTIONS[collection]
@@ -854,12 +928,13 @@ class KantataStore:
                 self._check_refs(collection, allowed)
                 ext = allowed.get("external_reference")
                 ext_attrs = self._ext_ref_attrs(ext) if ext is not None else None
-                if spec.archived_scope == "workspace" and self.config.archived_writes == "refuse":
-                    ws = self.get("workspaces", str(allowed.get("workspace_id")))
-                    if ws is not None and ws.get("archived"):
-                        raise BadRequest(
-                            422, "validation", "The project is archived", "workspace_id"
-                        )
+                refused = (
+                    spec.archived_scope == "workspace"
+                    and self.config.archived_writes == "refuse"
+                    and str(allowed.get("workspace_id")) in self.archived_workspaces()
+                )
+                if refused:
+                    raise BadRequest(422, "validation", "The project is archived", "workspace_id")
                 if collection == "workspace_allocations":
                     allowed = dict(allowed)
                     allowed["user_id"] = allowed.pop("resource_id")
@@ -867,70 +942,69 @@ class KantataStore:
                         raise BadRequest(
                             422, "validation", "workspace_id can't be blank", "workspace_id"
                         )
-                ts = self.now()
-                rid = self.new_id()
-                record: Record = {"id": rid}
+                record: Record = {"id": "0"}
                 self._defaults(collection, record, allowed)
-                record["created_at"] = _fmt(ts)
-                record["updated_at"] = _fmt(ts)
                 self._apply(collection, record, allowed)
                 if collection == "invoices":
-                    self._attach_invoice(record, allowed)
-                self.tables[collection][rid] = _Row(record, ts, ts)
+                    self._check_invoice(allowed)
+                del record["id"]
+                row = self.kit[collection].insert(record)
+                rid = str(row.id)
+                if collection == "invoices":
+                    self._attach_invoice(row, allowed)
+                if collection == "workspace_groups":
+                    self._link_groups(rid, allowed)
                 if ext_attrs is not None:
                     self._upsert_ext_ref(spec.subject_type, rid, ext_attrs)
-                self._event(collection, "created", rid)
-                return 200, self._envelope(
-                    spec,
-                    [self.tables[collection][rid]],
-                    total=1,
-                    page=1,
-                    per_page=self.config.default_per_page,
-                    includes=[],
-                )
+                return 200, self._one(collection, row)
         except BadRequest as exc:
             return exc.status, exc.body
 
-    def _attach_invoice(self, record: Record, attrs: Record) -> None:
-        total = 0
+    def _check_invoice(self, attrs: Record) -> None:
         for coll, fk in (("time_entries", "time_entry_ids"), ("expenses", "expense_ids")):
             for item_id in attrs.get(fk) or []:
-                row = self.tables[coll].get(str(item_id))
+                row = self.kit[coll].get(str(item_id))
                 if row is None:
                     raise BadRequest(422, "validation", f"{fk} contains an unknown id", fk)
-                if row.record.get("is_invoiced"):
+                if row.data.get("is_invoiced") or row.posted:
                     raise BadRequest(422, "validation", "already invoiced", fk)
+
+    def _attach_invoice(self, invoice: Row, attrs: Record) -> None:
+        total = 0
+        record = invoice.data
         ws = self.get("workspaces", str(attrs["workspace_id"]))
         assert ws is not None
-        ts = self.now()
         for coll, fk in (("time_entries", "time_entry_ids"), ("expenses", "expense_ids")):
-            for item_id in attrs.get(fk) or []:
-                row = self.tables[coll][str(item_id)]
-                row.record["is_invoiced"] = True
+            table = self.kit[coll]
+            ids = [str(i) for i in attrs.get(fk) or []]
+            record[fk] = ids
+            for item_id in ids:
+                row = table.get(item_id)
+                assert row is not None
+                row.data["is_invoiced"] = True
                 if coll == "time_entries":
-                    row.record["invoice_id"] = record["id"]
-                    total += row.record["time_in_minutes"] * row.record["rate_in_cents"] // 60
+                    row.data["invoice_id"] = str(invoice.id)
+                    total += row.data["time_in_minutes"] * row.data["rate_in_cents"] // 60
                 else:
-                    total += row.record["amount_in_cents"]
-                row.updated = ts
-                row.record["updated_at"] = _fmt(ts)
+                    total += row.data["amount_in_cents"]
+                table.touch(row)
+        today = self.now().date()
         record["balance_in_cents"] = total
         record["currency"] = ws["currency"]
         record["currency_symbol"] = ws["currency_symbol"]
         record["currency_base_unit"] = ws["currency_base_unit"]
-        record.setdefault("invoice_date", ts.date().isoformat())
+        record.setdefault("invoice_date", today.isoformat())
+        days = int(record["payment_schedule"])
         record["due_date"] = (
-            ts.date() + timedelta(days=int(record["payment_schedule"]))
+            date.fromisoformat(record["invoice_date"]) + timedelta(days=days)
         ).isoformat()
-        record["title"] = f"Invoice #{record['id']}"
+        record["title"] = f"Invoice #{invoice.id}"
 
     def update(self, collection: str, record_id: str, attrs: Record) -> Reply:
         """``PUT /{collection}/{id}``: change the allowed attributes and stamp ``updated_at``.
 
         Example:
-            >>> from datetime import UTC, datetime
-            >>> st = KantataStore(SimulatorConfig(), seed=0, now=lambda: _NOW)
-            >>> st.update("workspace_groups", "404", {"name": "x"})[0]
+            >>> KantataStore.standalone().update("workspace_groups", "404", {"name": "x"})[0]
             404
         """
         spec = COLLECTIONS[collection]
@@ -938,79 +1012,72 @@ class KantataStore:
             return 404, error_body("system", "Not found")
         try:
             with self.lock:
-                row = self.tables[collection].get(record_id)
+                table = self.kit[collection]
+                row = table.get(record_id)
                 if row is None:
                     return 404, error_body("system", "Not found")
                 allowed = {k: v for k, v in attrs.items() if k in spec.update}
-                locked = self._locked(collection, row.record)
+                current = self.item(collection, row).record
+                locked = self._locked(collection, current, row)
                 if locked and any(k != "external_reference" for k in allowed):
                     raise BadRequest(422, "validation", locked, "base")
                 if (
                     spec.archived_scope == "workspace"
                     and self.config.archived_writes == "refuse"
-                    and self._workspace_archived(row.record, collection)
+                    and self._workspace_archived(current, collection)
                 ):
                     raise BadRequest(422, "validation", "The project is archived", "workspace_id")
                 self._check_refs(collection, allowed)
                 ext = allowed.get("external_reference")
                 ext_attrs = self._ext_ref_attrs(ext) if ext is not None else None
-                self._apply(collection, row.record, allowed)
-                ts = self.now()
-                row.updated = ts
-                row.record["updated_at"] = _fmt(ts)
+                changed = dict(row.data)
+                changed["id"] = record_id
+                self._apply(collection, changed, allowed)
+                del changed["id"]
+                row.data = changed
+                if collection == "workspaces" and "archived" in allowed:
+                    row.archived = bool(changed.get("archived"))
+                if collection == "workspace_groups":
+                    self._link_groups(record_id, allowed)
+                table.touch(row)
                 if ext_attrs is not None:
                     self._upsert_ext_ref(spec.subject_type, record_id, ext_attrs)
-                self._event(collection, "updated", record_id)
-                return 200, self._envelope(
-                    spec,
-                    [row],
-                    total=1,
-                    page=1,
-                    per_page=self.config.default_per_page,
-                    includes=[],
-                )
+                return 200, self._one(collection, row)
         except BadRequest as exc:
             return exc.status, exc.body
 
     def delete(self, collection: str, record_id: str) -> Reply:
-        """``DELETE /{collection}/{id}``: 204, a ``*:deleted`` event, its references gone.
+        """``DELETE /{collection}/{id}``: 204, its external references gone, an event recorded.
 
         Example:
-            >>> from datetime import UTC, datetime
-            >>> st = KantataStore(SimulatorConfig(), seed=0, now=lambda: _NOW)
-            >>> st.delete("time_entries", "1")[0]
+            >>> KantataStore.standalone().delete("time_entries", "1")[0]
             404
         """
         spec = COLLECTIONS[collection]
         with self.lock:
-            row = self.tables[collection].get(record_id)
-            if row is None:
+            table = self.kit.get(collection)
+            row = table.get(record_id) if table is not None else None
+            if table is None or row is None:
                 return 404, error_body("system", "Not found")
-            locked = self._locked(collection, row.record)
+            locked = self._locked(collection, row.data, row)
             if locked:
                 return 422, error_body("validation", locked, "base")
-            if collection == "external_references":
-                del self.tables[collection][record_id]
-                return 204, None
-            del self.tables[collection][record_id]
-            refs = self.tables["external_references"]
-            for rid in [
-                k
-                for k, r in refs.items()
-                if r.record["subject_type"] == spec.subject_type
-                and str(r.record["subject_id"]) == record_id
-            ]:
-                del refs[rid]
-            self._event(collection, "deleted", record_id)
+            table.delete(record_id)
+            if collection != "external_references":
+                refs = self.kit["external_references"]
+                for ref in refs.live_rows():
+                    if (
+                        ref.data["subject_type"] == spec.subject_type
+                        and str(ref.data["subject_id"]) == record_id
+                    ):
+                        refs.delete(ref.id)
             return 204, None
 
     def create_or_update_reference(self, attrs: Record) -> Reply:
         """``POST /external_references/create_or_update``.
 
         Example:
-            >>> from datetime import UTC, datetime
-            >>> st = KantataStore(SimulatorConfig(), seed=0, now=lambda: _NOW)
-            >>> st.create_or_update_reference({"subject_type": "TimeEntry"})[0]
+            >>> KantataStore.standalone().create_or_update_reference({"subject_type": "X"})[0]
             422
         """
         for required in (
@@ -1026,15 +1093,7 @@ class KantataStore:
         subject_id = str(attrs["subject_id"])
         coll = SUBJECT_TYPES.get(subject_type)
         with self.lock:
-            if coll is None or self.get(coll, subject_id) is None:
+            if coll is None or coll not in self.kit or self.get(coll, subject_id) is None:
                 return 422, error_body("validation", "subject does not exist", "subject_id")
-            rec = self._upsert_ext_ref(subject_type, subject_id, attrs)
-            row = self.tables["external_references"][rec["id"]]
-            return 200, self._envelope(
-                COLLECTIONS["external_references"],
-                [row],
-                total=1,
-                page=1,
-                per_page=self.config.default_per_page,
-                includes=[],
-            )
+            row = self._upsert_ext_ref(subject_type, subject_id, attrs)
+            return 200, self._one("external_references", row)

@@ -95,9 +95,9 @@ def test_side_loaded_includes_are_typed_with_one_request_per_page() -> None:
 def test_a_bad_record_is_rejected_and_the_rest_of_the_page_kept() -> None:
     sim = make_sim()
     bad = next(iter(sim.records("time_entries")))
-    with sim.store.lock:
-        sim.store.tables["time_entries"][bad].record["time_in_minutes"] = 12.5
-        sim.store.tables["time_entries"][bad].record["currency"] = "XXX1"
+    row = sim.table("time_entries").get(bad)
+    assert row is not None
+    row.data["time_in_minutes"] = 12.5
     counting = Counting(sim)
     items = list(client(sim, transport=counting).read(TimeEntry))
     rejected = [i for i in items if isinstance(i, Rejected)]
@@ -115,13 +115,14 @@ def test_a_401_raises_auth_error_at_once_and_the_token_never_leaks(
     sim = make_sim()
     counting = Counting(sim)
     k = client(sim, transport=counting)
-    sim.revoke(sim.token)
+    secret = sim.token
+    sim.revoke()
     caplog.set_level(logging.DEBUG)
     with pytest.raises(AuthError) as info:
         list(k.read(Customer))
     assert info.value.status == 401
     assert len(counting.paths) == 1  # no refresh, no retry
-    assert sim.token not in str(info.value) + repr(k) + caplog.text
+    assert secret not in str(info.value) + repr(k) + caplog.text
 
 
 def test_429_is_retried_after_a_backoff_on_the_clock() -> None:
@@ -138,7 +139,7 @@ def test_429_is_retried_after_a_backoff_on_the_clock() -> None:
 
 def test_get_missing_is_not_found() -> None:
     with pytest.raises(NotFoundError):
-        client(make_sim()).get("workspaces", "1")
+        client(make_sim()).get("workspaces", "999999")
 
 
 def test_deletions_come_from_subscribed_events_and_expire_after_nine_days() -> None:

@@ -180,7 +180,7 @@ def test_errors_match_the_vendor_shapes() -> None:
     assert unauthorized.json() == {
         "errors": [{"type": "oauth", "message": "Invalid OAuth 2 Request"}]
     }
-    missing = http(sim).put("time_entries/1", json={"time_entry": {"notes": "x"}})
+    missing = http(sim).put("time_entries/999999", json={"time_entry": {"notes": "x"}})
     assert missing.status_code == 404
     assert missing.json() == {"errors": [{"type": "system", "message": "Not found"}]}
     invalid = http(sim).post("workspaces", json={"workspace": {"description": "no title"}})
@@ -192,8 +192,10 @@ def test_errors_match_the_vendor_shapes() -> None:
 
 def test_revoked_token_gets_401() -> None:
     sim = make_sim()
-    sim.revoke(sim.token)
-    assert http(sim).get("users").status_code == 401
+    c = http(sim)
+    assert c.get("users").status_code == 200
+    sim.revoke()
+    assert c.get("users").status_code == 401
 
 
 def test_throttle_is_429_with_an_error_body_and_no_headers() -> None:
