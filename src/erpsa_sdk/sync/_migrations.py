@@ -137,4 +137,15 @@ _V1 = [
     )""",
 ]
 
-MIGRATIONS: list[tuple[int, list[str]]] = [(1, _V1)]
+# v2 (dead-letter domain, erpsa_sdk.sync.deadletters): a dead letter's state, replay attempts
+# and when it was last seen; existing rows become open letters with one attempt.
+_V2 = [
+    "ALTER TABLE {dead_letters} ADD COLUMN status TEXT NOT NULL DEFAULT 'open'",
+    "ALTER TABLE {dead_letters} ADD COLUMN attempts INTEGER NOT NULL DEFAULT 1",
+    "ALTER TABLE {dead_letters} ADD COLUMN last_seen TEXT",
+    "ALTER TABLE {dead_letters} ADD COLUMN resolved_at TEXT",
+    "ALTER TABLE {dead_letters} ADD COLUMN resolution TEXT",
+    "CREATE INDEX {prefix}ix_dead_letters_entity ON {dead_letters} (pipeline, entity_key)",
+]
+
+MIGRATIONS: list[tuple[int, list[str]]] = [(1, _V1), (2, _V2)]

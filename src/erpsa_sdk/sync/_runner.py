@@ -71,6 +71,16 @@ from erpsa_sdk.sync._records import (
     WaitingRecord,
 )
 from erpsa_sdk.sync._store import StateStore
+from erpsa_sdk.sync.deadletters import (
+    INVALID_SOURCE_RECORD,
+    UNRESOLVED_REFERENCE,
+    RecordPolicy,
+    prepare_record,
+    reference_unmatched,
+    rejects_record,
+    validation_failed,
+    vendor_rejected,
+)
 
 __all__ = ["Progress", "RunReport", "RunStatus", "SyncRunner"]
 
@@ -234,6 +244,9 @@ class SyncRunner:
         max_wait_runs: runs a record waits for a missing reference before it is parked.
         validate: call the target's ``validate()`` before each write.
         clock: time for heartbeats.
+        policy: value maps, initial match and dead-letter owners (see
+            :class:`~erpsa_sdk.sync.deadletters.RecordPolicy`; :mod:`erpsa_sdk.mapping` builds
+            one from a pipeline configuration file).
 
     Example:
         >>> SyncRunner.run_once.__doc__.splitlines()[0]
@@ -252,9 +265,10 @@ class SyncRunner:
         governor: GovernorHook | None = None,
         handle_signals: bool = True,
         max_attempts: int = 3,
-        max_wait_runs: int = 5,
+        max_wait_runs: int = 3,
         validate: bool = True,
         clock: Clock | None = None,
+        policy: RecordPolicy | None = None,
     ) -> None:
         self.pipeline = pipeline
         self.store = store
@@ -268,6 +282,7 @@ class SyncRunner:
         self.max_wait_runs = max_wait_runs
         self.validate = validate
         self.clock: Clock = clock or SystemClock()
+        self.policy = policy or RecordPolicy()
         self._stop = threading.Event()
         self._target = pipeline.target_connection
         self._target_system = pipeline.target.name
@@ -398,6 +413,9 @@ class SyncRunner:
             run.note(f"step_skipped:{name}: source {self.pipeline.source.name!r} cannot read it")
             return
         if not tgt.write:
+            if self.policy.matches(model):  # read-only master data: link by initial match only
+                self._enumerate(run, pool, model, name, write=True, full=False, mark=False)
+                return
             run.note(f"step_skipped:{name}: target {self._target!r} cannot write it")
             return
         self._retry_waiting(run, pool, model)
@@ -612,7 +630,10 @@ class SyncRunner:
                 )
                 if mark:
                     batch.seen.append(source_row)
-                if write:
+                if write and attempts is None:
+                    # Value maps and the initial match apply once, when a record is first read.
+                    item = prepare_record(self, run, model, item, ek, batch)
+                if write and item is not None:
                     self._plan_write(run, pool, model, item, ek, source_row, batch, attempts)
         return batch
 
@@ -631,7 +652,7 @@ class SyncRunner:
             DeadLetter(
                 self.pipeline.name,
                 ek.canonical if ek else "-",
-                "rejected",
+                INVALID_SOURCE_RECORD,
                 payload=item.raw,
                 error=str(item.errors)[:2000],
             )
@@ -687,9 +708,12 @@ class SyncRunner:
                     DeadLetter(
                         self.pipeline.name,
                         key,
-                        f"reference_missing:{','.join(missing)}",
-                        owner="pmo",
+                        UNRESOLVED_REFERENCE,
                         payload=_json(obj),
+                        error=f"still missing after {tries} runs: {', '.join(missing)}",
+                        write_key=str(
+                            WriteKey(entity_key=ek, version=str(version), operation="upsert")
+                        ),
                     )
                 )
             else:
@@ -769,7 +793,7 @@ class SyncRunner:
                 resolved_waiting=tuple(
                     sorted(batch.resolved - {w.entity_key for w in batch.waiting})
                 ),
-                dead_letters=tuple(batch.dead_letters),
+                dead_letters=tuple(self.policy.owners.assign(d) for d in batch.dead_letters),
                 seen=tuple(batch.seen),
                 generation=generation,
                 complete=complete,
@@ -818,7 +842,11 @@ class SyncRunner:
                 else:
                     refs[name] = found
                 continue
-            rule = target.capabilities.reference_rule(model, name) or ReferenceRule.OPTIONAL
+            rule = (
+                self.policy.reference_rule(model, name)
+                or target.capabilities.reference_rule(model, name)
+                or ReferenceRule.OPTIONAL
+            )
             if rule is ReferenceRule.OPTIONAL:
                 run.count(f"reference_dropped:{name}")
                 run.note(
@@ -828,7 +856,7 @@ class SyncRunner:
                 continue
             matched = self._match_ref(run, ref_model, str(value))
             if matched is None:
-                return refs, [], f"reference_unmatched:{name}"
+                return refs, [], reference_unmatched(name)
             refs[name] = matched
         return refs, missing, None
 
@@ -954,14 +982,13 @@ class SyncRunner:
         if self.validate:
             problems = self._call(run, lambda: target.validate(obj, refs=refs))
             if problems:
-                codes = ",".join(sorted({p.code for p in problems}))
                 return self._park(
                     run,
                     wk,
                     ek,
                     version,
                     "upsert",
-                    f"validation_failed:{codes}",
+                    validation_failed(*(p.code for p in problems)),
                     "pmo",
                     obj,
                     "; ".join(p.message for p in problems),
@@ -971,14 +998,16 @@ class SyncRunner:
             result = self._send_upsert(run, model, obj, ek, wk, refs, head, in_doubt)
         except PostedRecordError as exc:
             return self._posted(run, model, obj, ek, wk, version, exc)
-        except _PARK as exc:
+        except ErpsaError as exc:
+            if not rejects_record(exc):
+                raise
             return self._park(
                 run,
                 wk,
                 ek,
                 version,
                 "upsert",
-                f"write_refused:{type(exc).__name__}",
+                vendor_rejected(exc),
                 "it",
                 obj,
                 str(exc),
@@ -1117,7 +1146,7 @@ class SyncRunner:
                 self.pipeline.name,
                 ek.canonical,
                 reason,
-                owner=owner,
+                owner=self.policy.owner_for(reason),
                 payload=_json(obj) if isinstance(obj, BaseModel) else obj,
                 error=error[:2000],
                 write_key=str(wk),

@@ -6,7 +6,7 @@ the lease row; the statements and every rule (fencing, heads, the checkpoint gua
 Example:
     >>> from erpsa_sdk.sync import SQLiteStateStore
     >>> SQLiteStateStore(":memory:").schema_version()
-    1
+    2
 """
 
 from __future__ import annotations

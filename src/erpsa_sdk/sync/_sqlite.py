@@ -48,7 +48,7 @@ class SQLiteStateStore(SqlStateStore):
     Example:
         >>> store = SQLiteStateStore(":memory:", table_prefix="erpsa_")
         >>> store.schema_version()
-        1
+        2
         >>> store.close()
     """
 

@@ -75,7 +75,7 @@ class StateStoreConformance:
     def test_migrations_apply_once(self, make_store: MakeStore, clock: SimClock) -> None:
         first = make_store(clock=clock)
         second = make_store(clock=clock)
-        assert first.schema_version() == second.schema_version() == 1
+        assert first.schema_version() == second.schema_version() == 2
 
     def test_is_a_state_store_and_a_token_store(self, store: StateStore) -> None:
         assert isinstance(store, StateStore)

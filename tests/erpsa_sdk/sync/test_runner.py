@@ -165,7 +165,7 @@ def test_a_reference_that_never_arrives_is_dead_lettered(
     for _ in range(3):
         make_runner(source, target, store, max_wait_runs=2).run_once()
     letters = store.dead_letters("psa->erp")
-    assert [(d.reason, d.owner) for d in letters] == [("reference_missing:customer_key", "pmo")]
+    assert [(d.reason, d.owner) for d in letters] == [("unresolved_reference", "pmo")]
     assert store.waiting("psa->erp", "Project") == []
 
 
