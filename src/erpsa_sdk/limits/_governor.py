@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from typing import Literal
 
 from erpsa_sdk.clock import Clock, SystemClock
-from erpsa_sdk.errors import ConfigurationError, RateLimited
+from erpsa_sdk.errors import ConfigurationError, RateLimited, TransportError
 from erpsa_sdk.limits._aimd import AdaptiveLimit, AimdPolicy
 from erpsa_sdk.limits._backend import InProcessBackend, LimitBackend, LimitSpec, Verdict
 from erpsa_sdk.limits._declarations import Limit, Scope, SlidingWindow, share_of
@@ -131,6 +131,7 @@ class Governor:
         self.policy = policy if policy is not None else AimdPolicy()
         self.share = share
         self._max_block = max_block
+        self._lease_seconds = float(lease_seconds)
         now = self.clock.monotonic()
         self._bound: list[_Bound] = []
         for limit in limits:
@@ -200,6 +201,9 @@ class Governor:
 
     def _timeout(self, verdict: Verdict, now: float) -> float | None:
         waits = [self.backend.poll_interval] if self.backend.poll_interval is not None else []
+        if verdict.reason == "concurrency":
+            # A release wakes us; a leaked permit only frees its slot when its lease expires.
+            waits.append(self._lease_seconds)
         if verdict.retry_at is not None:
             # At least 1 µs: POSIX floats near 2026 step by ~0.24 µs, so a wait shorter than
             # that could leave `now` unchanged and ask again forever.
@@ -314,15 +318,20 @@ class Governor:
     def release(self, permit: Permit, *, throttled: bool, retry_after: float | None) -> None:
         """Hand back a permit; report whether the attempt was throttled and any Retry-After.
 
-        Releasing the same permit twice does nothing the second time.
+        Releasing the same permit twice does nothing the second time. If the backend cannot be
+        reached, the failure is logged, not raised: the slot's lease expires by itself.
         """
         if not self._forget(permit):
             return
         now = self.clock.time()
-        self.backend.release(self._specs(), now=now, member=permit.id)
         until = self._block_until(retry_after, now)
-        if until is not None:
-            self.backend.block(self._block_key, until=until, now=now)
+        try:
+            self.backend.release(self._specs(), now=now, member=permit.id)
+            if until is not None:
+                self.backend.block(self._block_key, until=until, now=now)
+        except TransportError as exc:
+            # Never hide the vendor's answer behind a backend failure: the lease expires anyway.
+            logger.warning("limits: backend release failed (%s); the lease will expire", exc)
         self._adapt(permit, throttled=throttled)
 
     # -- async -----------------------------------------------------------------------------
@@ -365,10 +374,13 @@ class Governor:
         if not self._forget(permit):
             return
         now = self.clock.time()
-        await self.backend.arelease(self._specs(), now=now, member=permit.id)
         until = self._block_until(retry_after, now)
-        if until is not None:
-            await self.backend.ablock(self._block_key, until=until, now=now)
+        try:
+            await self.backend.arelease(self._specs(), now=now, member=permit.id)
+            if until is not None:
+                await self.backend.ablock(self._block_key, until=until, now=now)
+        except TransportError as exc:
+            logger.warning("limits: backend release failed (%s); the lease will expire", exc)
         self._adapt(permit, throttled=throttled)
 
     # -- shared steps ------------------------------------------------------------------------

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from erpsa_sdk.errors import ConfigurationError
@@ -105,6 +105,7 @@ def test_policy_refuses_nonsense() -> None:
         AdaptiveLimit(0, step=1, policy=POLICY, now=0.0)
 
 
+@settings(max_examples=60, deadline=None)
 @given(
     ceiling=st.integers(1, 60),
     events=st.lists(st.tuples(st.booleans(), st.floats(0, 3), st.integers(0, 60)), max_size=300),

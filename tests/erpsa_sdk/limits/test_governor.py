@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import random
 import threading
+from collections.abc import Sequence
 from datetime import timedelta
 
 import pytest
@@ -13,13 +14,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from erpsa_sdk.clock import SimClock, SystemClock
-from erpsa_sdk.errors import ConfigurationError, RateLimited
+from erpsa_sdk.errors import ConfigurationError, RateLimited, TransportError
 from erpsa_sdk.http.hooks import GovernorHook
 from erpsa_sdk.limits import (
     Concurrency,
     Governor,
     InProcessBackend,
     Limit,
+    LimitSpec,
     Reactive,
     Scope,
     ScopeKind,
@@ -308,7 +310,7 @@ def test_a_cancelled_waiter_does_not_block_the_queue() -> None:
     clock = SimClock(autojump=True)
     gov = Governor([Limit(Concurrency(1), ScopeKind.ACCOUNT)], scopes=ACCOUNT, clock=clock)
 
-    async def main() -> float:
+    async def body() -> float:
         held = await gov.aacquire()
         first = clock.create_task(gov.aacquire())
         second = clock.create_task(gov.aacquire())
@@ -321,6 +323,10 @@ def test_a_cancelled_waiter_does_not_block_the_queue() -> None:
         permit = await second
         await gov.arelease(permit, throttled=False, retry_after=None)
         return clock.monotonic()
+
+    async def main() -> float:
+        # The driving coroutine is a participant too, or time could jump while it runs.
+        return await clock.create_task(body())
 
     assert asyncio.run(main()) == 1.0
 
@@ -409,3 +415,34 @@ def test_the_governor_is_the_transports_hook_and_releases_once() -> None:
     assert gov.caps == {"account:concurrency-1": 1}
     gov.acquire(wait=False)
     assert "in_flight=1" in repr(gov)
+
+
+def test_a_leaked_permit_stops_blocking_waiters_when_its_lease_expires() -> None:
+    clock = SimClock(autojump=True)
+    gov = Governor(
+        [Limit(Concurrency(1), ScopeKind.ACCOUNT)], scopes=ACCOUNT, clock=clock, lease_seconds=60
+    )
+    gov.acquire()  # never released (a bug in the caller)
+    gov.acquire()  # waits for the lease to expire, instead of forever
+    assert clock.monotonic() == pytest.approx(60)
+
+
+class FailingBackend(InProcessBackend):
+    def release(self, specs: Sequence[LimitSpec], *, now: float, member: str) -> None:
+        raise TransportError("limits backend (Redis) failed: ConnectionError")
+
+
+def test_a_backend_failure_on_release_does_not_hide_the_answer(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    gov = Governor(
+        [Limit(Concurrency(2), ScopeKind.ACCOUNT)],
+        scopes=ACCOUNT,
+        clock=SimClock(),
+        backend=FailingBackend(),
+    )
+    permit = gov.acquire(wait=False)
+    with caplog.at_level("WARNING", logger="erpsa_sdk.limits"):
+        gov.release(permit, throttled=True, retry_after=None)
+    assert "lease will expire" in caplog.text
+    assert gov.caps == {"account:concurrency-2": 1}  # the throttle signal still counted
