@@ -143,7 +143,7 @@ RoundingMode = Literal["ROUND_HALF_UP", "ROUND_HALF_EVEN"]
 class TypeCapabilities(BaseModel):
     """What a connector can do with one canonical type.
 
-    Parameters:
+    Attributes:
         read: records of this type can be read.
         incremental: reads accept ``since=cursor`` and return only what changed.
         deletions: how deletions are seen (only meaningful for readable types).

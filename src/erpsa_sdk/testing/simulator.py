@@ -392,8 +392,8 @@ class Simulator:
             ...     entity_key_fields = {"Order": ("orders", "ext")}
             >>> sim = V()
             >>> _ = sim.admin.insert("orders", {"ext": "k1"})
-            >>> [r["id"] for r in sim.rows_with_entity_key("Order", "k1")]
-            [1]
+            >>> [r["id"] for r in sim.rows_with_entity_key("Order", "k1")] == [1]
+            True
         """
         if type_name not in self.entity_key_fields:
             raise KeyError(f"{self.vendor} declares no EntityKey field for {type_name}")

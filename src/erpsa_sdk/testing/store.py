@@ -94,8 +94,8 @@ class Table:
     Example:
         >>> from erpsa_sdk.clock import SimClock
         >>> t = Table("customers", SimClock())
-        >>> [t.insert({"name": n}).id for n in "abc"]
-        [1, 2, 3]
+        >>> [t.insert({"name": n}).id for n in "abc"] == [1, 2, 3]
+        True
         >>> t.delete(2).deleted_at is not None, len(t.live_rows())
         (True, 2)
     """
