@@ -14,6 +14,7 @@ Example:
 
 from __future__ import annotations
 
+from erpsa_sdk.sync._guard import FencedTransport, lease_guard
 from erpsa_sdk.sync._open import open_state_store
 from erpsa_sdk.sync._pipeline import (
     DEFAULT_TYPES,
@@ -51,6 +52,7 @@ __all__ = [
     "Checkpoint",
     "CrosswalkEntry",
     "DeadLetter",
+    "FencedTransport",
     "Lease",
     "LedgerEntry",
     "LedgerHead",
@@ -67,6 +69,7 @@ __all__ = [
     "StateStore",
     "SyncRunner",
     "WaitingRecord",
+    "lease_guard",
     "open_state_store",
     "ordered_types",
     "source_version",

@@ -55,6 +55,8 @@ from erpsa_sdk.http.hooks import GovernorHook
 from erpsa_sdk.models.keys import EntityKey, WriteKey, WriteOperation
 from erpsa_sdk.models.refs import Rejected, SourceRef
 from erpsa_sdk.sync._crash import crash_point
+from erpsa_sdk.sync._guard import _STATE as _LEASE_STATE
+from erpsa_sdk.sync._guard import LeaseState, lease_guard
 from erpsa_sdk.sync._partition import PartitionedExecutor
 from erpsa_sdk.sync._pipeline import Pipeline, _tenant_of
 from erpsa_sdk.sync._records import (
@@ -200,6 +202,7 @@ class _Run:
         self.batches = 0
         self.matches: dict[tuple[str, str], SourceRef | None] = {}
         self.source_index: dict[type[BaseModel], dict[str, Any]] = {}
+        self.guard: LeaseState | None = None
         self._lock = threading.Lock()
 
     def count(self, *names: str, n: int = 1) -> None:
@@ -243,7 +246,7 @@ class SyncRunner:
         max_attempts: sends of one write in one run before it is left for the next run.
         max_wait_runs: runs a record waits for a missing reference before it is parked.
         validate: call the target's ``validate()`` before each write.
-        clock: time for heartbeats.
+        clock: time for lease checks and throttle waits (default: the store's clock).
         policy: value maps, initial match and dead-letter owners (see
             :class:`~erpsa_sdk.sync.deadletters.RecordPolicy`; :mod:`erpsa_sdk.mapping` builds
             one from a pipeline configuration file).
@@ -281,7 +284,7 @@ class SyncRunner:
         self.max_attempts = max_attempts
         self.max_wait_runs = max_wait_runs
         self.validate = validate
-        self.clock: Clock = clock or SystemClock()
+        self.clock: Clock = clock or getattr(store, "clock", None) or SystemClock()
         self.policy = policy or RecordPolicy()
         self._stop = threading.Event()
         self._target = pipeline.target_connection
@@ -308,6 +311,7 @@ class SyncRunner:
         self._stop.clear()
         lease = self.store.acquire_lease(self.pipeline.name, holder=self.holder, ttl=self.lease_ttl)
         run = _Run(uuid.uuid4().hex, new_correlation_id(), lease)
+        run.guard = LeaseState(lease, self.clock, margin=self.lease_ttl / 3)
         restore = self._install_signals()
         beat_done = threading.Event()
         beat = threading.Thread(
@@ -315,6 +319,7 @@ class SyncRunner:
         )
         beat.start()
         status, error = RunStatus.COMPLETED, None
+        guard_token = _LEASE_STATE.set(run.guard)
         try:
             with correlation_scope(run.correlation_id):
                 self.store.start_run(
@@ -347,6 +352,7 @@ class SyncRunner:
                 status, error = RunStatus.FAILED, f"{type(exc).__name__}: {exc}"
                 logger.exception("run failed", extra={"pipeline": self.pipeline.name})
         finally:
+            _LEASE_STATE.reset(guard_token)
             beat_done.set()
             beat.join()
             restore()
@@ -381,8 +387,12 @@ class SyncRunner:
         while not done.wait(interval):
             try:
                 run.lease = self.store.renew_lease(run.lease, ttl=self.lease_ttl)
+                if run.guard is not None:
+                    run.guard.lease = run.lease
             except LeaseLost as exc:
                 run.lost = exc
+                if run.guard is not None:
+                    run.guard.lost = exc
                 self._stop.set()
                 return
             except Exception:  # a database hiccup: the next beat tries again
@@ -498,7 +508,6 @@ class SyncRunner:
         unseen = self.store.crosswalk_unseen(self._source_system, object_type, generation)
         if not unseen:
             return
-        now = SourceVersion(self.clock.now())
         batch = _Batch(cid=f"{run.correlation_id}.{run.batches + 1}")
         with correlation_scope(batch.cid):
             for row in unseen:
@@ -510,7 +519,7 @@ class SyncRunner:
                 batch.futures.append(
                     pool.submit(
                         row.entity_key,
-                        functools.partial(self._delete_job, run, model, ek, now, row.record_id),
+                        functools.partial(self._delete_job, run, model, ek, None, row.record_id),
                     )
                 )
         self._commit(run, model, f"{model.__name__}:deletions", batch, None, generation=None)
@@ -1043,7 +1052,9 @@ class SyncRunner:
                     )
             try:
                 return self._call(
-                    run, lambda: target.upsert(obj, entity_key=ek, write_key=wk, refs=refs)
+                    run,
+                    lambda: target.upsert(obj, entity_key=ek, write_key=wk, refs=refs),
+                    write=True,
                 )
             except ErpsaError as exc:
                 if not isinstance(exc, IndeterminateWrite) and not _retryable(exc):
@@ -1058,9 +1069,14 @@ class SyncRunner:
             entity_key=ek.canonical,
         )
 
-    def _call(self, run: _Run, fn: Callable[[], T]) -> T:
-        """Call the target; a throttle (nothing happened) waits its ``Retry-After`` and repeats."""
+    def _call(self, run: _Run, fn: Callable[[], T], *, write: bool = False) -> T:
+        """Call the target; a throttle (nothing happened) waits its ``Retry-After`` and repeats.
+
+        A write is only sent while this worker's lease is safely alive (:func:`lease_guard`).
+        """
         for attempt in range(1, 6):
+            if write:
+                lease_guard()
             try:
                 return fn()
             except RateLimited as exc:
@@ -1170,7 +1186,9 @@ class SyncRunner:
         if obj is not None and self.pipeline.target.capabilities.of(model).reverse:
             rwk = WriteKey(entity_key=ek, version=str(version), operation=WriteOperation.REVERSE)
             result = self._call(
-                run, lambda: self.pipeline.target.reverse(obj, entity_key=ek, write_key=rwk)
+                run,
+                lambda: self.pipeline.target.reverse(obj, entity_key=ek, write_key=rwk),
+                write=True,
             )
             crash_point("after_ack")
             head = self.store.ledger_head(self._target, ek.canonical)
@@ -1194,12 +1212,21 @@ class SyncRunner:
         run: _Run,
         model: type[BaseModel],
         ek: EntityKey,
-        version: SourceVersion,
+        version: SourceVersion | None,
         source_id: str,
     ) -> _JobResult:
+        """Delete at the target; ``version`` ``None`` means "absent from a complete scan"."""
         target, key = self.pipeline.target, ek.canonical
-        wk = WriteKey(entity_key=ek, version=str(version), operation=WriteOperation.DELETE)
         head = self.store.ledger_head(self._target, key)
+        if version is None:
+            # Absence has no timestamp: it is newer than whatever was written last, and the
+            # same on every retry (one WriteKey), whatever the clock says.
+            version = (
+                SourceVersion.from_micros(head.version.micros + 1, "absent")
+                if head is not None
+                else SourceVersion(self.clock.now(), "absent")
+            )
+        wk = WriteKey(entity_key=ek, version=str(version), operation=WriteOperation.DELETE)
         in_doubt = any(
             e.status is LedgerStatus.PENDING
             for e in self.store.ledger_entries(self._target, entity_key=key)
@@ -1274,6 +1301,7 @@ class SyncRunner:
                 return self._call(
                     run,
                     lambda: self.pipeline.target.delete(model, entity_key=ek, write_key=wk),
+                    write=True,
                 )
             except ErpsaError as exc:
                 if not isinstance(exc, IndeterminateWrite) and not _retryable(exc):

@@ -151,6 +151,11 @@ class SqlStateStore:
         self._names["serial"] = self._dialect.serial
         self._names["real"] = self._dialect.real
 
+    @property
+    def clock(self) -> Clock:
+        """The clock lease expiries are measured on (the runner's lease guard uses it too)."""
+        return self._clock
+
     # -- backend hooks ------------------------------------------------------------------------
     def _qualify(self, table: str) -> str:
         return table

@@ -16,7 +16,7 @@ from acme_psa_erp import ACMEERP, ACMEPSA
 
 from erpsa_sdk.errors import LeaseHeld, LeaseLost
 from erpsa_sdk.models import Customer, Expense, Project, TimeEntry
-from erpsa_sdk.sync import Pipeline, RunStatus, SyncRunner, open_state_store
+from erpsa_sdk.sync import FencedTransport, Pipeline, RunStatus, SyncRunner, open_state_store
 
 TYPES = (Customer, Project, TimeEntry, Expense)
 
@@ -47,8 +47,10 @@ def main(argv: list[str] | None = None) -> int:
             "page_size": args.page_size,
         }
     )
+    # FencedTransport: a worker frozen past its lease cannot finish a write it had begun.
     erp = ACMEERP.create(
-        {"base_url": args.erp, "api_token": args.erp_token, "tenant": args.erp_tenant}
+        {"base_url": args.erp, "api_token": args.erp_token, "tenant": args.erp_tenant},
+        transport=FencedTransport(),
     )
     options = {"schema": args.schema} if args.schema else {}
     store = open_state_store(args.state, **options)
