@@ -100,6 +100,7 @@ class SimulatorConfig:
         scheduling_fields: ``msdyn_project`` columns a plain PATCH may not change (unverified
             set, so configurable).
         alternate_keys: per table, the alternate keys (name -> columns) and whether active.
+        custom_columns: per table, the tenant's publisher-prefixed custom columns.
         token_ttl: access-token lifetime (the docs sample: 3599 s).
 
     Example:
@@ -127,6 +128,8 @@ class SimulatorConfig:
         }
     )
     token_ttl: float = 3599.0
+    #: Tenant custom columns (publisher-prefixed) per table.
+    custom_columns: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
     @property
     def host(self) -> str:
@@ -1024,7 +1027,7 @@ class DataverseSimulator(Simulator):
                     raise SimError(404, "", self._missing(target, target_key))
                 values[lookup.value_field] = target_key.lower()
                 continue
-            if name not in spec.columns and not _custom(name):
+            if name not in spec.columns and name not in self._custom_columns(spec):
                 raise SimError(
                     400,
                     PROPERTY_CODE,
@@ -1045,6 +1048,9 @@ class DataverseSimulator(Simulator):
             raise SimError(400, PROPERTY_CODE, "msdyn_duration must be a whole number of minutes")
         return values
 
+    def _custom_columns(self, spec: TableSpec) -> tuple[str, ...]:
+        return tuple(self.config.custom_columns.get(spec.logical, ()))
+
     def _etag(self, row: Row) -> str:
         return f'W/"{1_000_000 + row.id * 1000 + row.row_version}"'
 
@@ -1054,7 +1060,7 @@ class DataverseSimulator(Simulator):
         data = row.data
         full = {
             **{c: data.get(c) for c in spec.all_columns},
-            **{k: v for k, v in data.items() if _custom(k)},
+            **{c: data.get(c) for c in self._custom_columns(spec)},
             "modifiedon": _ts(row.modified_at),
             "createdon": _ts(row.created_at),
             "versionnumber": 1_000_000 + row.id * 1000 + row.row_version,
@@ -1201,12 +1207,6 @@ def _schedule_refusal(name: str) -> str:
         f"{name}: schedule entities are written through the Project schedule APIs, which "
         "need a user with a Project licence; application users cannot call them."
     )
-
-
-def _custom(name: str) -> bool:
-    # Publisher-prefixed tenant columns (contoso_tier); system prefixes are not custom.
-    prefix, sep, _ = name.partition("_")
-    return bool(sep) and prefix not in {"msdyn", "cdm", ""} and prefix.isalnum()
 
 
 def _body(req: SimRequest) -> dict[str, Any]:
