@@ -1,0 +1,262 @@
+"""Dead letters: reasons, owners, payloads, state and replay (issue 8)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from erpsa_sdk.errors import (
+    ApiError,
+    ConfigurationError,
+    RateLimited,
+    ServerError,
+    ValidationFailed,
+)
+from erpsa_sdk.mapping import parse_config
+from erpsa_sdk.sync import BatchCommit, DeadLetter, SQLiteStateStore
+from erpsa_sdk.sync.deadletters import (
+    DEFAULT_OWNERS,
+    DeadLetterQueue,
+    DeadLetterStatus,
+    OwnerRules,
+    RecordPolicy,
+    rejects_record,
+    replay,
+    validation_failed,
+)
+
+from .acme_pipeline import CATEGORIES, AcmeEnv, config_text
+
+EXPENSES = '["Project", "Expense"]'
+TIME = '["Project", "TimeEntry"]'
+
+
+# -- reasons and owners -------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("reason", "owner"),
+    [
+        ("validation_failed:period_closed", "finance"),
+        ("validation_failed:required_field_missing", "it"),
+        ("validation_failed:reference_missing", "pmo"),
+        ("posted_record_changed", "finance"),
+        ("unresolved_reference", "pmo"),
+        ("unmapped_value:expense_category", "it"),
+        ("ambiguous_match", "it"),
+        ("invalid_source_record", "it"),
+        ("vendor_rejected:INVALID", "it"),
+        ("something_new", "it"),
+    ],
+)
+def test_default_owner_roles(reason: str, owner: str) -> None:
+    assert OwnerRules().owner_for(reason) == owner
+
+
+def test_declared_rules_win_and_unknown_roles_are_refused() -> None:
+    rules = OwnerRules({"period_closed": "pmo", "vendor_rejected:PERIOD_CLOSED": "finance"})
+    assert rules.owner_for("validation_failed:period_closed") == "pmo"
+    assert rules.owner_for("vendor_rejected:PERIOD_CLOSED") == "finance"
+    with pytest.raises(ConfigurationError, match="not one of finance, pmo, it"):
+        OwnerRules({"period_closed": "accounting"})
+
+
+@given(st.lists(st.sampled_from(sorted(DEFAULT_OWNERS)), min_size=1, max_size=4))
+def test_owner_is_always_a_known_role(codes: list[str]) -> None:
+    assert OwnerRules().owner_for(validation_failed(*codes)) in {"finance", "pmo", "it"}
+
+
+def test_what_rejects_a_record() -> None:
+    assert rejects_record(ValidationFailed("x", status=422, vendor_code="PERIOD_CLOSED"))
+    assert rejects_record(ApiError("teapot", status=418))
+    assert not rejects_record(ServerError("down", status=503))
+    assert not rejects_record(RateLimited("slow", status=429))
+    assert not rejects_record(ApiError("who", status=401))
+
+
+def test_transactional_types_cannot_have_natural_keys() -> None:
+    with pytest.raises(ConfigurationError, match="never matched on business fields"):
+        RecordPolicy(natural_keys={"Expense": ("category",)})
+
+
+# -- the queue ----------------------------------------------------------------------------------
+def test_queue_state_attempts_and_first_last_seen(tmp_path: Path) -> None:
+    store = SQLiteStateStore(tmp_path / "s.db")
+    lease = store.acquire_lease("p", holder="me", ttl=30)
+    store.commit_batch(
+        lease,
+        BatchCommit(
+            "p", "Expense", None, "erp:t", dead_letters=(DeadLetter("p", "ek", "ambiguous_match"),)
+        ),
+    )
+    queue = DeadLetterQueue(store, "p")
+    (letter,) = queue.list()
+    assert (letter.status, letter.attempts, letter.owner) == (DeadLetterStatus.OPEN, 1, "it")
+    assert letter.first_seen == letter.last_seen
+    queue.mark(letter.id, DeadLetterStatus.OPEN, error="still two", attempt=True)
+    again = queue.get(letter.id)
+    assert (again.attempts, again.error) == (2, "still two")
+    assert again.last_seen is not None and letter.first_seen is not None
+    assert again.last_seen >= letter.first_seen
+    queue.mark(letter.id, DeadLetterStatus.DISCARDED, resolution="duplicate removed")
+    assert queue.list() == []
+    assert [d.resolution for d in queue.list(status=None)] == ["duplicate removed"]
+    with pytest.raises(ConfigurationError, match="no dead letter 99"):
+        queue.get(99)
+
+
+# -- the runner's dead letters ------------------------------------------------------------------
+def test_unmapped_expense_category_is_one_dead_letter_and_the_rest_syncs(tmp_path: Path) -> None:
+    env = AcmeEnv(tmp_path, config_text(types=EXPENSES))
+    row = env.psa_sim.admin.insert(
+        "expenses",
+        {
+            "person_id": 1,
+            "project_id": 1,
+            "date": "2026-11-03",
+            "category": "gifts",
+            "amount": 12.5,
+            "currency": "USD",
+            "status": "approved",
+        },
+    )
+    env.clock.advance(60)
+
+    report = env.runner().run_once()
+
+    assert report.ok, report.error
+    letters = env.letters()
+    assert [(d.reason, d.owner) for d in letters] == [("unmapped_value:expense_category", "it")]
+    assert letters[0].entity_key.endswith(f":expense:{row['id']}")
+    assert letters[0].payload["category"] == "gifts"  # as read, before mapping
+    sent = env.writes("/expenses")
+    assert len(sent) == 20  # every other expense of the batch
+    assert {b["category"] for _, _, b in sent} <= set(CATEGORIES.values())
+
+
+def test_unmapped_value_replays_after_the_map_is_fixed(tmp_path: Path) -> None:
+    env = AcmeEnv(tmp_path, config_text(types=EXPENSES, categories={"travel": "EXP-TRAVEL"}))
+    env.runner().run_once()
+    open_letters = DeadLetterQueue(env.store, "psa-to-erp").list()
+    assert open_letters and {d.reason for d in open_letters} == {"unmapped_value:expense_category"}
+    env.config = parse_config(config_text(types=EXPENSES))  # IT completed the map
+    env.requests.clear()
+    results = replay(env.runner())
+    assert {r.outcome for r in results} == {"replayed"}
+    assert len(env.writes("/expenses")) == len(open_letters)
+    assert env.erp_sim.admin.count("expenses") == 20
+
+
+def test_rejected_source_record_keeps_its_raw_payload_and_the_page_syncs(tmp_path: Path) -> None:
+    env = AcmeEnv(tmp_path, config_text(types=TIME))
+    bad = env.psa_sim.admin.insert("time_entries", env.psa_sim.bad_row("time_entries"))
+    env.clock.advance(60)
+
+    report = env.runner().run_once()
+
+    assert report.ok, report.error
+    (letter,) = env.letters()
+    assert (letter.reason, letter.owner) == ("invalid_source_record", "it")
+    assert letter.entity_key.endswith(f":time_entry:{bad['id']}")
+    assert letter.payload["minutes"] == 12.5  # the raw record, as the vendor sent it
+    assert len(env.writes("/time-entries")) == 60
+
+
+# -- replay ---------------------------------------------------------------------------------------
+def test_unresolved_reference_after_three_runs_then_replay_posts_once(tmp_path: Path) -> None:
+    env = AcmeEnv(tmp_path, config_text(types=TIME, natural_keys='Resource = ["email"]'))
+    # A project the source sends with an unknown currency is rejected, so an entry on it waits.
+    project = env.psa_sim.admin.insert("projects", {**env.psa_sim.bad_row("projects")})
+    entry = env.psa_sim.admin.insert(
+        "time_entries",
+        {
+            "person_id": 1,
+            "project_id": project["id"],
+            "date": "2026-11-05",
+            "minutes": 60,
+            "billable": True,
+            "status": "approved",
+            "notes": "waits for its project",
+            "rate": 150.0,
+            "currency": "USD",
+        },
+    )
+    env.clock.advance(60)
+    reasons = []
+    for _ in range(4):  # the first read, then the next 3 runs retry it at their start
+        env.runner().run_once()
+        reasons.append(sorted(d.reason for d in env.letters()))
+    assert reasons[2] == ["invalid_source_record"]  # still waiting after 2 retries
+    assert reasons[3] == ["invalid_source_record", "unresolved_reference"]
+    letter = next(d for d in env.letters() if d.reason == "unresolved_reference")
+    assert letter.owner == "pmo" and letter.entity_key.endswith(f":time_entry:{entry['id']}")
+
+    env.psa_sim.admin.update("projects", project["id"], {"currency": "USD"})
+    env.clock.advance(60)
+    env.runner().run_once()  # the project is created now
+    env.requests.clear()
+    results = replay(env.runner(), [letter.id])
+    assert [r.outcome for r in results] == ["replayed"]
+    posted = env.writes("/time-entries")
+    assert len(posted) == 1 and posted[0][2]["memo"] == "waits for its project"
+
+    env.requests.clear()
+    assert [r.outcome for r in replay(env.runner(), [letter.id])] == ["resolved"]
+    assert [r.outcome for r in replay(env.runner())] == ["failed"]  # only the invalid record
+    assert env.writes("/time-entries") == []  # exactly once
+
+
+def test_replay_of_an_older_version_is_superseded_and_sends_nothing(tmp_path: Path) -> None:
+    env = AcmeEnv(tmp_path, config_text(types=TIME))
+    env.erp_sim.admin.close_period("2026-10")
+    env.runner().run_once()
+    letter = env.letters()[0]
+    source_id = letter.entity_key.rsplit(":", 1)[1]
+    env.psa_sim.admin.update("time_entries", source_id, {"date": "2026-11-20"})  # moved
+    env.clock.advance(60)
+    env.runner().run_once()  # the newer version is written and acknowledged
+
+    env.requests.clear()
+    results = replay(env.runner(), [letter.id])
+
+    assert [r.outcome for r in results] == ["superseded"]
+    assert not results[0].sent
+    assert env.requests == []  # no request at all
+    queue = DeadLetterQueue(env.store, "psa-to-erp")
+    assert queue.get(letter.id).status is DeadLetterStatus.SUPERSEDED
+
+
+def test_replay_uses_the_original_write_key_and_refresh_reads_the_source(tmp_path: Path) -> None:
+    env = AcmeEnv(tmp_path, config_text(types=TIME))
+    env.erp_sim.admin.close_period("2026-10")
+    env.runner().run_once()
+    letters = env.letters()
+    env.erp_sim.admin.open_period("2026-10")
+
+    first = replay(env.runner(), [letters[0].id])
+    assert [r.outcome for r in first] == ["replayed"]
+    head = env.store.ledger_head("acmeerp:sim", letters[0].entity_key)
+    assert head is not None and head.write_key == letters[0].write_key
+
+    source_id = letters[1].entity_key.rsplit(":", 1)[1]
+    env.psa_sim.admin.update("time_entries", source_id, {"notes": "edited after parking"})
+    env.clock.advance(60)
+    env.requests.clear()
+    refreshed = replay(env.runner(), [letters[1].id], refresh=True)
+    assert [r.outcome for r in refreshed] == ["replayed"]
+    (post,) = env.writes("/time-entries")
+    assert post[2]["memo"] == "edited after parking"
+
+
+def test_replay_that_fails_again_stays_open_with_one_more_attempt(tmp_path: Path) -> None:
+    env = AcmeEnv(tmp_path, config_text(types=TIME))
+    env.erp_sim.admin.close_period("2026-10")
+    env.runner().run_once()
+    letter = env.letters()[0]
+    env.requests.clear()
+    (result,) = replay(env.runner(), [letter.id])
+    assert result.outcome == "failed" and "period_closed" in result.detail
+    assert env.writes("/time-entries") == []
+    view = DeadLetterQueue(env.store, "psa-to-erp").get(letter.id)
+    assert (view.status, view.attempts) == (DeadLetterStatus.OPEN, 2)
