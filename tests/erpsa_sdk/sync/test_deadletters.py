@@ -97,7 +97,8 @@ def test_queue_state_attempts_and_first_last_seen(tmp_path: Path) -> None:
     queue.mark(letter.id, DeadLetterStatus.OPEN, error="still two", attempt=True)
     again = queue.get(letter.id)
     assert (again.attempts, again.error) == (2, "still two")
-    assert again.last_seen is not None and letter.first_seen is not None
+    assert again.last_seen is not None
+    assert letter.first_seen is not None
     assert again.last_seen >= letter.first_seen
     queue.mark(letter.id, DeadLetterStatus.DISCARDED, resolution="duplicate removed")
     assert queue.list() == []
@@ -139,7 +140,8 @@ def test_unmapped_value_replays_after_the_map_is_fixed(tmp_path: Path) -> None:
     env = AcmeEnv(tmp_path, config_text(types=EXPENSES, categories={"travel": "EXP-TRAVEL"}))
     env.runner().run_once()
     open_letters = DeadLetterQueue(env.store, "psa-to-erp").list()
-    assert open_letters and {d.reason for d in open_letters} == {"unmapped_value:expense_category"}
+    assert open_letters
+    assert {d.reason for d in open_letters} == {"unmapped_value:expense_category"}
     env.config = parse_config(config_text(types=EXPENSES))  # IT completed the map
     env.requests.clear()
     results = replay(env.runner())
@@ -190,7 +192,8 @@ def test_unresolved_reference_after_three_runs_then_replay_posts_once(tmp_path: 
     assert reasons[2] == ["invalid_source_record"]  # still waiting after 2 retries
     assert reasons[3] == ["invalid_source_record", "unresolved_reference"]
     letter = next(d for d in env.letters() if d.reason == "unresolved_reference")
-    assert letter.owner == "pmo" and letter.entity_key.endswith(f":time_entry:{entry['id']}")
+    assert letter.owner == "pmo"
+    assert letter.entity_key.endswith(f":time_entry:{entry['id']}")
 
     env.psa_sim.admin.update("projects", project["id"], {"currency": "USD"})
     env.clock.advance(60)
@@ -199,7 +202,8 @@ def test_unresolved_reference_after_three_runs_then_replay_posts_once(tmp_path: 
     results = replay(env.runner(), [letter.id])
     assert [r.outcome for r in results] == ["replayed"]
     posted = env.writes("/time-entries")
-    assert len(posted) == 1 and posted[0][2]["memo"] == "waits for its project"
+    assert len(posted) == 1
+    assert posted[0][2]["memo"] == "waits for its project"
 
     env.requests.clear()
     assert [r.outcome for r in replay(env.runner(), [letter.id])] == ["resolved"]
@@ -237,7 +241,8 @@ def test_replay_uses_the_original_write_key_and_refresh_reads_the_source(tmp_pat
     first = replay(env.runner(), [letters[0].id])
     assert [r.outcome for r in first] == ["replayed"]
     head = env.store.ledger_head("acmeerp:sim", letters[0].entity_key)
-    assert head is not None and head.write_key == letters[0].write_key
+    assert head is not None
+    assert head.write_key == letters[0].write_key
 
     source_id = letters[1].entity_key.rsplit(":", 1)[1]
     env.psa_sim.admin.update("time_entries", source_id, {"notes": "edited after parking"})
@@ -256,7 +261,8 @@ def test_replay_that_fails_again_stays_open_with_one_more_attempt(tmp_path: Path
     letter = env.letters()[0]
     env.requests.clear()
     (result,) = replay(env.runner(), [letter.id])
-    assert result.outcome == "failed" and "period_closed" in result.detail
+    assert result.outcome == "failed"
+    assert "period_closed" in result.detail
     assert env.writes("/time-entries") == []
     view = DeadLetterQueue(env.store, "psa-to-erp").get(letter.id)
     assert (view.status, view.attempts) == (DeadLetterStatus.OPEN, 2)
