@@ -54,6 +54,9 @@ from erpsa_sdk.testing.simulator import Admin
 __all__ = ["DataverseSimulator", "SimulatorConfig"]
 
 MAX_PAGE = 5000
+#: Window arithmetic tolerance: a client timing admissions on POSIX seconds (float) may land
+#: a microsecond early at a window edge; the server's clock is not that fine either.
+_EPSILON = 1e-6
 _SCHEDULE_ACTIONS = frozenset(
     {
         "msdyn_CreateProjectV1",
@@ -678,9 +681,9 @@ class DataverseSimulator(Simulator):
         cfg = self.config
         with self._lock:
             now = self.clock.monotonic()
-            while self._window and self._window[0] <= now - cfg.window:
+            while self._window and self._window[0] <= now - cfg.window + _EPSILON:
                 self._window.popleft()
-            while self._exec and self._exec[0][0] <= now - cfg.window:
+            while self._exec and self._exec[0][0] <= now - cfg.window + _EPSILON:
                 self._exec.pop(0)
             if self._in_flight >= cfg.concurrency:
                 self.stats.limit_violations += 1
