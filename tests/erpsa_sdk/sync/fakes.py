@@ -130,7 +130,7 @@ class FakeSource(Connector):
             with self._lock:
                 rows = sorted(
                     (
-                        (iso(r.deleted if tombstones else r.modified), sid)
+                        (iso(r.deleted if tombstones and r.deleted else r.modified), sid)
                         for (name, sid), r in self.rows.items()
                         if name == model.__name__ and (r.deleted is not None) == tombstones
                     )

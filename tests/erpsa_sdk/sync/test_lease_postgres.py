@@ -24,7 +24,7 @@ pytest.importorskip("acme_psa_erp", reason="install examples/third_party_connect
 
 TTL = 3.0
 # Every request takes 40 ms at the simulators, so one run lasts several seconds.
-SLOW = FaultPlan(seed=1, rates={"latency": 1.0}, latency=0.04)
+SLOW = FaultPlan.parse("latency=1.0;seed=1;latency=0.04")
 
 
 def test_frozen_holder_is_taken_over_and_refused(postgres_url: str) -> None:

@@ -402,13 +402,15 @@ def test_edited_three_times_during_the_run_with_8_writers_and_dropped_answers(
     target = FakeTarget(drop=dropped)
     edits = iter(range(1, 4))
 
+    psa = FakeSource()
+
     def edit(model: Any, page: int) -> None:
         if model is Customer and page in (2, 4, 6):
-            source.put(Customer, "C5", name=f"C5 edit {next(edits)}")
+            psa.put(Customer, "C5", name=f"C5 edit {next(edits)}")
 
-    source = FakeSource(on_page=edit)
-    seed(source, customers=40)
-    report = make_runner(source, target, store, types=(Customer,), workers=8).run_once()
+    psa.on_page = edit
+    seed(psa, customers=40)
+    report = make_runner(psa, target, store, types=(Customer,), workers=8).run_once()
     assert report.status is RunStatus.COMPLETED, report.error
     assert report.counts["indeterminate"] > 0
     assert target_of(target, Customer, "C5").values["name"] == "C5 edit 3"
