@@ -18,6 +18,8 @@ from erpsa_sdk.cli import schema as _schema  # noqa: F401,E402  isort: skip
 from erpsa_sdk.cli import demo as _demo  # noqa: F401,E402  isort: skip
 from erpsa_sdk.cli import connectors as _connectors  # noqa: F401  isort: skip
 from erpsa_sdk.cli import simulate as _simulate  # noqa: F401  isort: skip
+from erpsa_sdk.cli import sync as _sync  # noqa: F401  isort: skip
+from erpsa_sdk.cli import dlq as _dlq  # noqa: F401  isort: skip
 
 __all__ = ["app", "main"]
 

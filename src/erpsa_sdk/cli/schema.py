@@ -52,9 +52,10 @@ def export(
         ...     "invoice.v1.0.0.schema.json" in [p.name for p in pathlib.Path(tmp).iterdir()]
         True
     """
+    from erpsa_sdk.mapping import export_config_schema  # the pipeline configuration file
     from erpsa_sdk.models.schema import export_schemas  # keeps `erpsa --help` light
 
-    paths = export_schemas(directory)
+    paths = [*export_schemas(directory), export_config_schema(directory)]
     for path in paths:
         typer.echo(str(path))
     typer.echo(f"wrote {len(paths)} schemas to {directory}", err=True)

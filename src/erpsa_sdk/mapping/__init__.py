@@ -44,6 +44,7 @@ from erpsa_sdk.mapping._config import (
     PipelineConfig,
     PipelineSpec,
     config_json_schema,
+    export_config_schema,
     load_config,
     parse_config,
 )
@@ -63,6 +64,7 @@ __all__ = [
     "build_runner",
     "config_json_schema",
     "connect",
+    "export_config_schema",
     "load_config",
     "open_store",
     "parse_config",

@@ -50,6 +50,7 @@ __all__ = [
     "PipelineConfig",
     "PipelineSpec",
     "config_json_schema",
+    "export_config_schema",
     "load_config",
     "parse_config",
 ]
@@ -228,6 +229,23 @@ def config_json_schema() -> dict[str, Any]:
         "title": "erpsa-sdk pipeline configuration",
         **schema,
     }
+
+
+def export_config_schema(directory: str | os.PathLike[str]) -> Path:
+    """Write ``pipeline-config.v1.schema.json`` into ``directory`` (created if missing).
+
+    Examples:
+        >>> import tempfile
+        >>> export_config_schema(tempfile.mkdtemp()).name
+        'pipeline-config.v1.schema.json'
+    """
+    import json
+
+    folder = Path(directory)
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"pipeline-config.v{CONFIG_SCHEMA_VERSION}.schema.json"
+    path.write_text(json.dumps(config_json_schema(), indent=2, sort_keys=True) + "\n")
+    return path
 
 
 def _dotted(path: tuple[str | int, ...]) -> str:

@@ -525,7 +525,7 @@ class DeadLetterQueue:
         >>> store.commit_batch(lease, BatchCommit("p", "Expense", None, "erp:t",
         ...     dead_letters=(DeadLetter("p", "ek1:n:s:t:expense:9", "unmapped_value:cat"),)))
         >>> queue = DeadLetterQueue(store, "p")
-        >>> [(d.id, d.reason, d.status.value, d.attempts) for d in queue.list()]
+        >>> [(d.id, d.reason, d.status.value, d.attempts) for d in queue.letters()]
         [(1, 'unmapped_value:cat', 'open', 1)]
     """
 
@@ -558,7 +558,7 @@ class DeadLetterQueue:
             resolution=row[12],
         )
 
-    def list(
+    def letters(
         self,
         *,
         status: DeadLetterStatus | str | None = DeadLetterStatus.OPEN,
@@ -581,6 +581,29 @@ class DeadLetterQueue:
         sql += " ORDER BY id LIMIT ?"
         params.append(limit)
         rows = self._store._run(lambda tx: tx.q(sql, params), write=False)
+        return [self._view(r) for r in rows]
+
+    def last_id(self) -> int:
+        """The id of the newest dead letter (0 when there is none); see :meth:`since`."""
+        rows = self._store._run(
+            lambda tx: tx.q(
+                "SELECT COALESCE(MAX(id), 0) FROM {dead_letters} WHERE pipeline = ?",
+                (self.pipeline,),
+            ),
+            write=False,
+        )
+        return int(rows[0][0])
+
+    def since(self, after_id: int, *, limit: int = 1000) -> list[DeadLetterView]:
+        """Dead letters added after ``after_id`` (what one run dead-lettered), oldest first."""
+        rows = self._store._run(
+            lambda tx: tx.q(
+                f"SELECT {_COLUMNS} FROM {{dead_letters}} WHERE pipeline = ? AND id > ? "  # noqa: S608
+                "ORDER BY id LIMIT ?",
+                (self.pipeline, after_id, limit),
+            ),
+            write=False,
+        )
         return [self._view(r) for r in rows]
 
     def get(self, letter_id: int) -> DeadLetterView:
@@ -690,7 +713,7 @@ def replay(
     letters = (
         [queue.get(i) for i in ids]
         if ids is not None
-        else queue.list(status=DeadLetterStatus.OPEN, owner=owner)
+        else queue.letters(status=DeadLetterStatus.OPEN, owner=owner)
     )
     lease = runner.store.acquire_lease(
         runner.pipeline.name, holder=runner.holder, ttl=runner.lease_ttl

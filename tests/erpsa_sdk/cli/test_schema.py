@@ -16,7 +16,8 @@ def test_schema_export_writes_versioned_schemas(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["schema", "export", str(out)])
     assert result.exit_code == 0, result.output
     files = sorted(out.glob("*.schema.json"))
-    assert len(files) == len(canonical_models())
+    assert len(files) == len(canonical_models()) + 1  # + the pipeline configuration file
+    assert (out / "pipeline-config.v1.schema.json").is_file()
     entry = json.loads((out / "time_entry.v1.0.0.schema.json").read_text(encoding="utf-8"))
     assert entry["$id"] == "https://schemas.erpsa-sdk.dev/models/time_entry/1.0.0.json"
 

@@ -91,7 +91,7 @@ def test_queue_state_attempts_and_first_last_seen(tmp_path: Path) -> None:
         ),
     )
     queue = DeadLetterQueue(store, "p")
-    (letter,) = queue.list()
+    (letter,) = queue.letters()
     assert (letter.status, letter.attempts, letter.owner) == (DeadLetterStatus.OPEN, 1, "it")
     assert letter.first_seen == letter.last_seen
     queue.mark(letter.id, DeadLetterStatus.OPEN, error="still two", attempt=True)
@@ -101,8 +101,8 @@ def test_queue_state_attempts_and_first_last_seen(tmp_path: Path) -> None:
     assert letter.first_seen is not None
     assert again.last_seen >= letter.first_seen
     queue.mark(letter.id, DeadLetterStatus.DISCARDED, resolution="duplicate removed")
-    assert queue.list() == []
-    assert [d.resolution for d in queue.list(status=None)] == ["duplicate removed"]
+    assert queue.letters() == []
+    assert [d.resolution for d in queue.letters(status=None)] == ["duplicate removed"]
     with pytest.raises(ConfigurationError, match="no dead letter 99"):
         queue.get(99)
 
@@ -139,7 +139,7 @@ def test_unmapped_expense_category_is_one_dead_letter_and_the_rest_syncs(tmp_pat
 def test_unmapped_value_replays_after_the_map_is_fixed(tmp_path: Path) -> None:
     env = AcmeEnv(tmp_path, config_text(types=EXPENSES, categories={"travel": "EXP-TRAVEL"}))
     env.runner().run_once()
-    open_letters = DeadLetterQueue(env.store, "psa-to-erp").list()
+    open_letters = DeadLetterQueue(env.store, "psa-to-erp").letters()
     assert open_letters
     assert {d.reason for d in open_letters} == {"unmapped_value:expense_category"}
     env.config = parse_config(config_text(types=EXPENSES))  # IT completed the map

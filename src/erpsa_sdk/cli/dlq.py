@@ -1,0 +1,140 @@
+"""``erpsa dlq list`` / ``erpsa dlq replay``: dead letters of a configured pipeline.
+
+``replay`` sends dead letters again with their original WriteKey; one whose record was since
+acknowledged at a newer version sends nothing and reports ``superseded``; ``--refresh`` reads
+the current source version first. Exit code ``0`` when every replayed letter is resolved,
+``3`` when some are still dead letters, ``2`` when the configuration was refused.
+
+Examples:
+    >>> from typer.testing import CliRunner
+    >>> from erpsa_sdk.cli import app
+    >>> CliRunner().invoke(app, ["dlq", "--help"]).exit_code
+    0
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from erpsa_sdk.cli._app import app
+from erpsa_sdk.cli.sync import EXIT_CONFIG, EXIT_DEAD_LETTERS, _load_or_exit
+
+__all__ = ["list_letters", "replay_letters"]
+
+dlq_app = typer.Typer(
+    name="dlq", help="Dead letters: list them, replay them.", no_args_is_help=True
+)
+app.add_typer(dlq_app, name="dlq")
+
+ConfigArg = Annotated[
+    Path, typer.Argument(metavar="CONFIG", help="Pipeline configuration file (TOML).")
+]
+PipelineOpt = Annotated[
+    str | None, typer.Option("--pipeline", "-p", help="Pipeline (when several).")
+]
+OwnerOpt = Annotated[
+    str | None, typer.Option("--owner", help="Only dead letters for this role (finance, pmo, it).")
+]
+
+
+def _runner(config_path: Path, pipeline: str | None) -> Any:
+    from erpsa_sdk.errors import ConfigurationError
+    from erpsa_sdk.mapping import build_runner
+
+    config = _load_or_exit(config_path)
+    try:
+        return build_runner(config, pipeline, handle_signals=False)
+    except ConfigurationError as exc:
+        typer.echo(f"configuration refused:\n{exc.message}", err=True)
+        raise typer.Exit(EXIT_CONFIG) from None
+
+
+@dlq_app.command("list")
+def list_letters(
+    config_path: ConfigArg,
+    pipeline: PipelineOpt = None,
+    owner: OwnerOpt = None,
+    every: Annotated[
+        bool, typer.Option("--all", help="Include resolved ones (replayed, superseded).")
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line.")] = False,
+) -> None:
+    """List open dead letters: id, reason, owner, attempts, first / last seen, EntityKey."""
+    from erpsa_sdk.errors import ConfigurationError
+    from erpsa_sdk.mapping import open_store
+    from erpsa_sdk.sync.deadletters import DeadLetterQueue
+
+    config = _load_or_exit(config_path)
+    try:
+        spec = config.pipeline(pipeline)
+        store = open_store(config)
+    except ConfigurationError as exc:
+        typer.echo(f"configuration refused:\n{exc.message}", err=True)
+        raise typer.Exit(EXIT_CONFIG) from None
+    letters = DeadLetterQueue(store, spec.name).letters(
+        status=None if every else "open", owner=owner
+    )
+    for letter in letters:
+        if as_json:
+            typer.echo(
+                json.dumps(
+                    {
+                        "id": letter.id,
+                        "reason": letter.reason,
+                        "owner": letter.owner,
+                        "status": letter.status.value,
+                        "attempts": letter.attempts,
+                        "first_seen": str(letter.first_seen),
+                        "last_seen": str(letter.last_seen),
+                        "entity_key": letter.entity_key,
+                        "error": letter.error,
+                    },
+                    sort_keys=True,
+                )
+            )
+        else:
+            typer.echo(
+                f"{letter.id:>6}  {letter.status.value:<10} {letter.owner:<7} "
+                f"x{letter.attempts:<3} {letter.reason:<40} {letter.entity_key}"
+            )
+    if not as_json:
+        typer.echo(f"{len(letters)} dead letter(s)", err=True)
+
+
+@dlq_app.command("replay")
+def replay_letters(
+    config_path: ConfigArg,
+    ids: Annotated[
+        list[int] | None, typer.Option("--id", help="Dead letter id (repeatable); default: all.")
+    ] = None,
+    pipeline: PipelineOpt = None,
+    owner: OwnerOpt = None,
+    refresh: Annotated[
+        bool, typer.Option("--refresh", help="Re-read the current source version first.")
+    ] = False,
+) -> None:
+    """Replay dead letters with their original WriteKey (all open ones by default)."""
+    from erpsa_sdk.errors import ErpsaError
+    from erpsa_sdk.sync.deadletters import replay
+
+    runner = _runner(config_path, pipeline)
+    try:
+        results = replay(runner, ids or None, refresh=refresh, owner=owner)
+    except ErpsaError as exc:
+        typer.echo(f"replay refused: {exc.message}", err=True)
+        raise typer.Exit(EXIT_CONFIG if "no dead letter" in exc.message else 1) from None
+    for result in results:
+        detail = f"  {result.detail}" if result.detail else ""
+        typer.echo(f"{result.id:>6}  {result.outcome:<16} {result.entity_key}{detail}")
+    failed = [r for r in results if r.outcome == "failed"]
+    typer.echo(
+        f"{len(results)} dead letter(s): {sum(r.sent for r in results)} sent, "
+        f"{sum(r.outcome == 'superseded' for r in results)} superseded, {len(failed)} failed",
+        err=True,
+    )
+    if failed:
+        raise typer.Exit(EXIT_DEAD_LETTERS)
