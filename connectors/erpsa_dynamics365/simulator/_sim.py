@@ -35,6 +35,7 @@ import functools
 import hashlib
 import json
 import random
+import re
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -50,6 +51,9 @@ from erpsa_sdk.clock import Clock
 from erpsa_sdk.models import EntityKey
 from erpsa_sdk.testing import FaultPlan, Row, SimError, SimRequest, SimResponse, Simulator, route
 from erpsa_sdk.testing.simulator import Admin
+
+# Commas inside a quoted value (an annotation list) do not separate preferences.
+_PREF_SPLIT = re.compile(r',(?=(?:[^"]*"[^"]*")*[^"]*$)')
 
 __all__ = ["DataverseSimulator", "SimulatorConfig"]
 
@@ -1253,7 +1257,7 @@ def _split_commas(text: str) -> list[str]:
 
 def _preferences(header: str | None) -> dict[str, str]:
     out: dict[str, str] = {}
-    for part in (header or "").split(","):
+    for part in _PREF_SPLIT.split(header or ""):
         name, _, value = part.strip().partition("=")
         if name:
             out[name.strip().lower()] = value.strip().strip('"')
@@ -1322,8 +1326,6 @@ def _write_cookie(
 
 
 def _read_cookie(token: str, fields: list[str]) -> tuple[int, list[Any], str, int]:
-    import re
-
     try:
         number = int(re.search(r'pagenumber="(\d+)"', token).group(1))  # type: ignore[union-attr]
         paging = unquote(re.search(r'pagingcookie="([^"]*)"', token).group(1))  # type: ignore[union-attr]

@@ -20,6 +20,7 @@ Examples:
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -30,6 +31,9 @@ from urllib.parse import quote
 
 from erpsa_sdk.errors import ConfigurationError, ResponseFormatError
 from erpsa_sdk.http.pagination import Cursor, PageRequest, Step
+
+# Commas inside a quoted value (an annotation list) do not separate preferences.
+_PREF_SPLIT = re.compile(r',(?=(?:[^"]*"[^"]*")*[^"]*$)')
 
 __all__ = [
     "NEXT_LINK",
@@ -221,7 +225,7 @@ def parse_preferences(header: str | None) -> dict[str, str]:
         {}
     """
     out: dict[str, str] = {}
-    for part in (header or "").split(","):
+    for part in _PREF_SPLIT.split(header or ""):
         name, _, value = part.strip().partition("=")
         if name:
             out[name.strip().lower()] = value.strip().strip('"')
