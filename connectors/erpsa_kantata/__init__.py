@@ -17,15 +17,20 @@ Example:
 
 from erpsa_kantata._core import DeletionFeedExpired, Related
 from erpsa_kantata.client import AsyncKantata, AsyncKantataPager, Kantata, KantataPager
+from erpsa_kantata.connector import CAPABILITIES, KantataConnector, KantataSettings, connector
 from erpsa_kantata.simulator import KantataSimulator, SimulatorConfig
 
 __all__ = [
+    "CAPABILITIES",
     "AsyncKantata",
     "AsyncKantataPager",
     "DeletionFeedExpired",
     "Kantata",
+    "KantataConnector",
     "KantataPager",
+    "KantataSettings",
     "KantataSimulator",
     "Related",
     "SimulatorConfig",
+    "connector",
 ]

@@ -28,6 +28,7 @@ __all__ = [
     "EVENT_RETENTION",
     "SERVICE_NAME",
     "DeletionFeedExpired",
+    "Held",
     "Related",
     "create_body",
     "deletion_items",
@@ -83,6 +84,43 @@ class Related:
         """
         found = self.related.get(name, ())
         return found[0] if found else None
+
+
+class Held:
+    """Records of a tie second kept while its walk runs, so they can be emitted at its end.
+
+    Bounded by the size of the tie, never by the rows read.
+
+    Example:
+        >>> held = Held("users")
+        >>> env = Envelope(count=0, results=(), maps={}, meta={})
+        >>> held.release(None, env, []) is env
+        True
+    """
+
+    def __init__(self, collection: str) -> None:
+        self.collection = collection
+        self._envs: dict[str, Envelope] = {}
+
+    def envelope(self, plan: Any, env: Envelope) -> Envelope:
+        """Pass ``env`` through (the hook before :meth:`SeekPlan.feed`)."""
+        return env
+
+    def release(self, plan: Any, env: Envelope, ids: Sequence[str]) -> Envelope:
+        """Keep this page's pending records; return an envelope holding every emitted id."""
+        bucket = env.maps.get(self.collection, {})
+        for rid in getattr(plan, "pending", ()):
+            if rid in bucket:
+                self._envs[rid] = env
+        older = [self._envs.pop(i) for i in ids if i in self._envs]
+        older = [e for e in older if e is not env]
+        if not older:
+            return env
+        maps: dict[str, dict[str, Any]] = {}
+        for source in [*older, env]:  # the newest page wins
+            for key, records in source.maps.items():
+                maps.setdefault(key, {}).update(records)
+        return Envelope(count=env.count, results=env.results, maps=maps, meta=env.meta)
 
 
 def read_params(

@@ -18,9 +18,9 @@ an ``updated_at`` second come back in no stable order), so an incremental read n
 
 Example:
     >>> from datetime import UTC, datetime
-    >>> seek = SeekPlan(None, per_page=2)
+    >>> seek = SeekPlan(None, per_page=3)
     >>> seek.next_params()
-    {'order': 'updated_at:asc', 'per_page': '2', 'page': '1'}
+    {'order': 'updated_at:asc', 'per_page': '3', 'page': '1'}
     >>> t = "2026-01-05T09:00:00+00:00"
     >>> emitted = seek.feed([("1", t), ("2", t)], {"count": 2, "page_count": 1, "page_number": 1})
     >>> emitted, seek.cursor
@@ -109,6 +109,9 @@ class SeekPlan:
         self._tie_walks = 0
         self._stalled = 0
         self.requests = 0
+        #: Ids of the tie second seen by the current walk and not emitted yet (their records
+        #: must be kept by the caller until :meth:`feed` emits them).
+        self.pending: set[str] = set()
 
     # ------------------------------------------------------------------ state
 
@@ -185,6 +188,18 @@ class SeekPlan:
             return self._feed_tie(parsed, meta)
         return self._feed_seek(parsed)
 
+    def _emit(self, rows: list[tuple[str, datetime]]) -> list[str]:
+        # Within a page, rows come out in (updated_at, id) order, whatever order the server
+        # chose for rows of one second: two walks of the same data yield the same sequence.
+        out: list[str] = []
+        for rid, ts in sorted(rows, key=lambda r: (r[1], len(r[0]), r[0])):
+            if self.ts is None or ts > self.ts:
+                self.ts = ts
+                self.ids = set()
+            self.ids.add(rid)
+            out.append(rid)
+        return out
+
     def _feed_seek(self, rows: list[tuple[str, datetime]]) -> list[str]:
         floor = self.ts
         skipping = self.mode == "skip"
@@ -193,22 +208,27 @@ class SeekPlan:
             bound = floor if skipping else floor - _SECOND
             if any(ts == bound for _, ts in rows):
                 self.inclusive = True
-        out: list[str] = []
-        for rid, ts in rows:
-            if floor is not None and (ts < floor or (ts == floor and rid in self.ids)):
-                continue
-            if self.ts is None or ts > self.ts:
-                self.ts = ts
-                self.ids = set()
-            self.ids.add(rid)
-            out.append(rid)
+        kept = [
+            (rid, ts)
+            for rid, ts in rows
+            if floor is None or not (ts < floor or (ts == floor and rid in self.ids))
+        ]
         if len(rows) < self.per_page:
             self.mode = "done"
-            return out
+            return self._emit(kept)
         newest = max(ts for _, ts in rows)
         if floor is None or newest > floor:
-            self.mode = "seek"
             self._stalled = 0
+            self.mode = "seek"
+            # The page's last second may continue on the next page: hold it back, so each
+            # second comes out whole, and ask again from the last complete second.
+            out = self._emit([r for r in kept if r[1] < newest])
+            if not out:
+                # Nothing complete beyond the cursor: move to that second (all rows before it
+                # are emitted), or walk it on its own when it fills the page by itself.
+                self.ts, self.ids = newest, set()
+                if sum(ts == newest for _, ts in rows) >= self.per_page:
+                    self._start_tie()
             return out
         self._stalled += 1
         if self._stalled > 3:
@@ -218,12 +238,14 @@ class SeekPlan:
             )
         if skipping or any(ts < floor for _, ts in rows):
             # A full page of rows at or behind the bound: the server includes it; the next
-            # query uses the stricter bound.
+            # query uses the stricter bound (and returns this page's new rows again).
             self.inclusive = True
         else:
-            # A full page inside the cursor's own second: walk that second on its own.
+            # A full page inside the cursor's own second: walk that second on its own; its new
+            # rows come out together when the walk is complete.
             self._start_tie()
-        return out
+            self.pending.update(rid for rid, _ in kept)
+        return []
 
     def _start_tie(self) -> None:
         self.mode = "tie"
@@ -245,26 +267,28 @@ class SeekPlan:
             page_count = int(meta["page_count"])
         except (KeyError, TypeError, ValueError) as exc:
             raise ResponseFormatError(f"list response without usable meta: {meta!r}") from exc
-        out: list[str] = []
-        for rid, ts in rows:
-            if ts == self.ts and rid not in self.ids:
-                self.ids.add(rid)
-                out.append(rid)
+        # New rows of the second are held until the walk is complete, then emitted together
+        # in id order (the server's order within one second is not stable).
+        self.pending.update(rid for rid, ts in rows if ts == self.ts and rid not in self.ids)
         if self._tie_first_count is None:
             self._tie_first_count = count
         elif count != self._tie_first_count:
             # A row left the second during this walk: what was seen may be stale. Walk again.
             self._start_tie()
-            return out
+            return []
         self._tie_seen.update(rid for rid, _ in rows)
         self._tie_requests += 1
         if len(self._tie_seen) == count:
             # Same count on the walk's first and last page, every one of them seen.
             self.mode = "skip"
-        elif self._tie_requests > 4 * max(page_count, 1) + 4:
+            out = sorted(self.pending, key=lambda i: (len(i), i))
+            self.ids.update(out)
+            self.pending = set()
+            return out
+        if self._tie_requests > 4 * max(page_count, 1) + 4:
             self._start_tie()
         else:
             # Rows of one second come back in no stable order: keep cycling through the pages
             # until every row has been seen (or the count changes).
             self._tie_page = self._tie_page + 1 if self._tie_page < page_count else 1
-        return out
+        return []

@@ -34,7 +34,14 @@ from erpsa_sdk.auth import StaticBearerAuth
 from erpsa_sdk.clock import Clock
 from erpsa_sdk.connector import Deletion
 from erpsa_sdk.errors import NotFoundError
-from erpsa_sdk.http import ApiClient, AsyncApiClient, GovernorHook, RetryPolicy, WriteSafety
+from erpsa_sdk.http import (
+    ApiClient,
+    AsyncApiClient,
+    GovernorHook,
+    Page,
+    RetryPolicy,
+    WriteSafety,
+)
 from erpsa_sdk.http.classify import parse_json
 from erpsa_sdk.models import CanonicalModel, EntityKey, Rejected
 
@@ -79,9 +86,9 @@ class _PagerBase(Generic[T]):
 class KantataPager(_PagerBase[T]):
     """A lazy incremental read: items, pages, and a cursor to resume from.
 
-    ``iter_pages()`` yields one list per request that produced items; :attr:`cursor` moves
-    past a page as it is handed over. Iterating items moves the cursor once a page's last item
-    was taken.
+    ``iter_pages()`` yields one :class:`~erpsa_sdk.http.Page` per request that produced items;
+    :attr:`cursor` moves past a page once it is handed over, that is when the caller asks for
+    the next one (each page also carries the cursor after it in ``page.cursor``).
 
     Example:
         >>> import httpx2
@@ -105,15 +112,17 @@ class KantataPager(_PagerBase[T]):
         self._fetch = fetch
         self._step = step
 
-    def iter_pages(self) -> Iterator[list[T]]:
-        """One list of items per page (pages whose rows were all seen before are skipped)."""
+    def iter_pages(self) -> Iterator[Page[T]]:
+        """One page of items per request (pages whose rows were all seen before are skipped)."""
         plan = self._plan
         while (params := plan.next_params()) is not None:
             items = self._step(plan, self._fetch(params))
             self.pages_read += 1
-            self._cursor = plan.cursor
+            after = plan.cursor
             if items:
-                yield items
+                yield _page(self.pages_read, items, after)
+            # Handed over once the caller asks for more: only then does the cursor move.
+            self._cursor = after
 
     def __iter__(self) -> Iterator[T]:
         plan = self._plan
@@ -143,6 +152,13 @@ class KantataPager(_PagerBase[T]):
                 "to_pandas() needs the 'pandas' extra: pip install erpsa-sdk[pandas]"
             ) from exc
         return pd.DataFrame([_flat(item) for item in self])
+
+
+def _page(number: int, items: list[Any], cursor: dict[str, Any] | None) -> Page[Any]:
+    rejected = sum(isinstance(i, Rejected) for i in items)
+    return Page(
+        number=number, items=items, raw_count=len(items), rejected=rejected, cursor=cursor or {}
+    )
 
 
 def _flat(item: Any) -> dict[str, Any]:
@@ -185,15 +201,17 @@ class AsyncKantataPager(_PagerBase[T]):
         self._fetch = fetch
         self._step = step
 
-    async def aiter_pages(self) -> AsyncIterator[list[T]]:
-        """One list of items per page."""
+    async def aiter_pages(self) -> AsyncIterator[Page[T]]:
+        """One page of items per request."""
         plan = self._plan
         while (params := plan.next_params()) is not None:
             items = self._step(plan, await self._fetch(params))
             self.pages_read += 1
-            self._cursor = plan.cursor
+            after = plan.cursor
             if items:
-                yield items
+                yield _page(self.pages_read, items, after)
+            # Handed over once the caller asks for more: only then does the cursor move.
+            self._cursor = after
 
     async def __aiter__(self) -> AsyncIterator[T]:
         plan = self._plan
@@ -225,9 +243,12 @@ class _Shared:
         def params(base: dict[str, str]) -> dict[str, str]:
             return _core.read_params(spec, base, include=include, filters=filters)
 
+        held = _core.Held(spec.collection)
+
         def step(plan: SeekPlan, body: Any) -> list[Any]:
-            env = parse_envelope(body)
+            env = held.envelope(plan, parse_envelope(body))
             ids = plan.feed(_core.seek_rows(env), env.meta)
+            env = held.release(plan, env, ids)
             items = _core.page_items(spec, env, ids, self.tenant, context=self.context)
             if related:
                 return _core.related_items(spec, env, items, include, self.tenant)
@@ -248,9 +269,12 @@ class _Shared:
         def params(base: dict[str, str]) -> dict[str, str]:
             return {**base, "event_type": event}
 
+        held = _core.Held("subscribed_events")
+
         def step(plan: SeekPlan, body: Any) -> list[Any]:
-            env = parse_envelope(body)
+            env = held.envelope(plan, parse_envelope(body))
             ids = plan.feed(_core.seek_rows(env), env.meta)
+            env = held.release(plan, env, ids)
             return _core.deletion_items(env, ids, self.tenant)
 
         return params, step
@@ -384,7 +408,27 @@ class Kantata:
             >>> sorted(p.currency for p in k.read(Project))
             ['EUR', 'JPY', 'USD']
         """
-        spec = spec_for(model)
+        return self.read_spec(spec_for(model), since=since, include=include, **filters)
+
+    def read_spec(
+        self,
+        spec: ResourceSpec,
+        *,
+        since: Mapping[str, Any] | None = None,
+        include: Sequence[str] = (),
+        **filters: Any,
+    ) -> KantataPager[Any]:
+        """:meth:`read` for an explicit :class:`~erpsa_kantata.resources.ResourceSpec`.
+
+        Example:
+            >>> import httpx2
+            >>> from erpsa_kantata.resources import RESOURCES
+            >>> from erpsa_kantata.simulator import KantataSimulator
+            >>> sim = KantataSimulator(seed=1)
+            >>> k = Kantata(token=sim.token, transport=httpx2.MockTransport(sim))
+            >>> len(list(k.read_spec(RESOURCES["Milestone"])))
+            3
+        """
         params, step = self._shared.model_step(spec, include, filters, related=False)
         return KantataPager(
             f"{spec.collection}",
@@ -513,7 +557,8 @@ class Kantata:
                 "results": [{"key": spec.collection, "id": found["id"]}],
                 spec.collection: {found["id"]: found},
             }
-            return httpx2.Response(200, json=body)
+            where = httpx2.Request("GET", f"{self.http.base_url}{spec.collection}/{found['id']}")
+            return httpx2.Response(200, json=body, request=where)
 
         response = self.http.request(
             "POST",
@@ -721,7 +766,8 @@ class AsyncKantata:
                 "results": [{"key": spec.collection, "id": found["id"]}],
                 spec.collection: {found["id"]: found},
             }
-            return httpx2.Response(200, json=body)
+            where = httpx2.Request("GET", f"{self.http.base_url}{spec.collection}/{found['id']}")
+            return httpx2.Response(200, json=body, request=where)
 
         response = await self.http.request(
             "POST",

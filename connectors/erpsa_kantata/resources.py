@@ -315,6 +315,7 @@ class ResourceSpec:
         list_filters: fixed filters (archived flags) on every read and look-up.
         story_type: for stories, the ``story_type`` this canonical type covers.
         match_fields: natural keys for ``match`` (canonical field -> vendor filter).
+        create_defaults: attributes only a create sends (a workspace's ``creator_role``).
 
     Example:
         >>> RESOURCES["Project"].list_filters
@@ -331,6 +332,7 @@ class ResourceSpec:
     list_filters: Mapping[str, str] = field(default_factory=dict)
     story_type: frozenset[str] | None = None
     match_fields: Mapping[str, str] = field(default_factory=dict)
+    create_defaults: Mapping[str, Any] = field(default_factory=dict)
 
 
 def _spec(
@@ -371,6 +373,8 @@ RESOURCES: Mapping[str, ResourceSpec] = {
         "Workspace",
         _project,
         attrs_of=mapping.project_attrs,
+        # The API user creates the workspace as the provider ("maven") side.
+        create_defaults={"creator_role": "maven"},
         includes=("workspace_groups", "custom_field_values"),
     ),
     "Customer": _spec(

@@ -336,7 +336,7 @@ class KantataStore:
             if fk.endswith("_ids"):
                 computed = self._computed_ids(collection, record, fk)
                 out[fk] = computed if computed is not None else list(record.get(fk, []))
-        if collection == "time_entries":
+        if collection in {"time_entries", "expenses"}:
             out["user_can_edit"] = self._locked(collection, record) is None
         out["id"] = record["id"]
         return out

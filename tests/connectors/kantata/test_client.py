@@ -169,7 +169,7 @@ def test_async_client_reads_the_same() -> None:
             pager = k.read_related(TimeEntry, include=("user",))
             users = []
             async for page in pager.aiter_pages():
-                users += [type(r.one("user")).__name__ for r in page]
+                users += [type(r.one("user")).__name__ for r in page.items]
             return entries, users
 
     entries, users = asyncio.run(main())
