@@ -104,9 +104,19 @@ class MappingPolicy(RecordPolicy):
         data = obj.model_dump(mode="json")
         data.update(changes)
         try:
-            return type(obj).model_validate_json(json.dumps(data))
+            mapped = type(obj).model_validate_json(json.dumps(data))
         except ValidationError:
-            field_name, value_map = next((f, m) for f, m in maps if f in changes)
-            raise UnmappedValue(
-                value_map.name, f"{type(obj).__name__}.{field_name}", changes[field_name]
-            ) from None
+            mapped = None
+        for field_name, value_map in maps:
+            if field_name not in changes:
+                continue
+            # A target value the field does not accept (or turns into UNMAPPED) is a gap in
+            # the map too: IT fixes the map, nothing is written with a made-up value.
+            got = getattr(mapped, field_name, None)
+            got = got.value if isinstance(got, Enum) else got
+            if mapped is None or str(got) != str(changes[field_name]):
+                raise UnmappedValue(
+                    value_map.name, f"{type(obj).__name__}.{field_name}", changes[field_name]
+                )
+        assert mapped is not None
+        return mapped
