@@ -7,7 +7,7 @@
   :class:`Dynamics365Connector` writes rows addressed by ``UUIDv5(EntityKey)``.
 * :mod:`erpsa_dynamics365.simulator` - the Dataverse simulator.
 
-Example:
+Examples:
     >>> import httpx2
     >>> from erpsa_sdk.models import Project
     >>> sim = connector.simulator(seed=0)

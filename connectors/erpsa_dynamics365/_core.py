@@ -4,7 +4,7 @@ Pure decisions only: the environment's URLs, the row id of an EntityKey, the rea
 Dataverse error body into the SDK's error tree (the three service-protection codes told
 apart), and the limits with their scope.
 
-Example:
+Examples:
     >>> environment_url("contoso", "crm4")
     'https://contoso.crm4.dynamics.com'
     >>> api_root("https://contoso.crm4.dynamics.com")
@@ -56,7 +56,7 @@ _NAME = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 def environment_url(environment: str, region: str = "crm") -> str:
     """``https://<env>.<region>.dynamics.com`` (``crm`` North America, ``crm4`` EMEA, ...).
 
-    Example:
+    Examples:
         >>> environment_url("Contoso")
         'https://contoso.crm.dynamics.com'
         >>> environment_url("bad/name")
@@ -80,7 +80,7 @@ def api_root(environment_url: str) -> str:
 def row_id(entity_key: EntityKey) -> uuid.UUID:
     """The Dataverse row id of an EntityKey: UUIDv5, so the same key always names one row.
 
-    Example:
+    Examples:
         >>> ek = EntityKey.parse("ek1:demo:kantata:acme:customer:77")
         >>> row_id(ek) == row_id(ek), row_id(ek).version
         (True, 5)
@@ -91,7 +91,7 @@ def row_id(entity_key: EntityKey) -> uuid.UUID:
 class ThrottleKind:
     """The three service-protection limits, by their documented error codes.
 
-    Example:
+    Examples:
         >>> ThrottleKind.of("0x80072321")
         'execution_time'
     """
@@ -122,7 +122,7 @@ class ErrorCodes:
     ``posted`` codes mark a plug-in's refusal to change a posted (approved) record; the
     published docs give no specific code, so none is assumed unless configured.
 
-    Example:
+    Examples:
         >>> "0x80040220" in ErrorCodes().privilege
         True
     """
@@ -146,7 +146,7 @@ def parse_error(response: httpx2.Response, codes: ErrorCodes | None = None) -> A
     The three service-protection codes come out as :class:`RateLimited` with
     ``context["limit"]`` naming which limit was hit; annotations land in ``details``.
 
-    Example:
+    Examples:
         >>> r = httpx2.Response(429, headers={"Retry-After": "42"}, json={"error": {
         ...     "code": "0x80072326",
         ...     "message": "Number of concurrent requests exceeded the limit of 52."}})
@@ -203,7 +203,7 @@ def service_protection_limits(
     """The service-protection limits, counted per environment and calling user on each web
     server (the execution-time limit is reactive: only the 429 tells).
 
-    Example:
+    Examples:
         >>> [lim.name for lim in service_protection_limits()]
         ['environment_user:window-6000-per-300s', 'environment_user:concurrency-52']
     """

@@ -7,7 +7,7 @@ lookup column ``x`` is read as ``_x_value`` and written as ``"<nav>@odata.bind":
 Option-set values come from the entity reference (``msdyn_timeentry``: type and entry status);
 those not found there are marked unverified in the docs page and are configuration.
 
-Example:
+Examples:
     >>> TABLES["msdyn_timeentry"].entity_set
     'msdyn_timeentries'
     >>> TABLES["msdyn_timeentry"].lookup_for_column("msdyn_projecttask")
@@ -33,7 +33,7 @@ __all__ = [
 class Lookup:
     """One single-valued navigation property: bind name, lookup column, target table.
 
-    Example:
+    Examples:
         >>> Lookup("msdyn_customer_account", "msdyn_customer", "account").value_field
         '_msdyn_customer_value'
     """
@@ -52,7 +52,7 @@ class Lookup:
 class TableSpec:
     """What a Dataverse table looks like to the connector and the simulator.
 
-    Example:
+    Examples:
         >>> TABLES["account"].pk, TABLES["account"].primary_name
         ('accountid', 'name')
     """

@@ -12,7 +12,7 @@ write answers and the read strategies are decided there; the shells only send an
   without preconditions, ``create`` with ``If-None-Match: *``, ``update`` with ``If-Match``),
   :meth:`Dynamics365.upsert_by_key` the same by an alternate key; both are retried safely.
 
-Example:
+Examples:
     >>> import httpx2
     >>> from erpsa_dynamics365.simulator import DataverseSimulator
     >>> from erpsa_sdk.models import Resource
@@ -94,7 +94,7 @@ DEFAULT_RETRY = RetryPolicy(max_retry_after=300.0, budget=900.0)
 def bearer(token: str) -> httpx2.Auth:
     """A fixed bearer token (the simulator's ready token, or a token you manage).
 
-    Example:
+    Examples:
         >>> type(bearer("t")).__name__
         'StaticBearerAuth'
     """
@@ -108,7 +108,7 @@ class WriteAnswer:
     ``created`` is ``True`` / ``False`` when the answer says so (201 / 200 with
     ``return=representation``), ``None`` for a bare 204. ``row`` is the representation.
 
-    Example:
+    Examples:
         >>> WriteAnswer(status=201, row_id="r1", created=True).created
         True
     """
@@ -279,9 +279,13 @@ class Dynamics365:
         governor: a ready governor (overrides ``limits`` / ``share``).
         backend: a shared limits backend (several processes, one budget).
         lag: how far behind now an incremental walk's horizon is.
-        clock, retry, transport, timeout: as for :class:`~erpsa_sdk.http.ApiClient`.
+        error_codes: vendor codes given meaning (:class:`~erpsa_dynamics365.ErrorCodes`).
+        clock: the clock for sleeps, tokens and horizons (a ``SimClock`` in tests).
+        retry: the retry policy (default: ``Retry-After`` waited in full, up to 300 s).
+        transport: an ``httpx2`` transport (``MockTransport(simulator)`` in tests).
+        timeout: seconds per request.
 
-    Example:
+    Examples:
         >>> import httpx2
         >>> from erpsa_dynamics365.simulator import DataverseSimulator
         >>> sim = DataverseSimulator()
@@ -356,7 +360,7 @@ class Dynamics365:
     def query(self, entity_set: str, query: ODataQuery | None = None) -> Pager[dict[str, Any]]:
         """Rows of any OData query, page by page, following ``@odata.nextLink`` unchanged.
 
-        Example:
+        Examples:
             >>> import httpx2
             >>> from erpsa_dynamics365.simulator import DataverseSimulator
             >>> sim = DataverseSimulator()
@@ -514,7 +518,7 @@ class Dynamics365:
 class AsyncDynamics365:
     """Async twin of :class:`Dynamics365` (same parameters, awaitable methods).
 
-    Example:
+    Examples:
         >>> import asyncio, httpx2
         >>> from erpsa_dynamics365.simulator import DataverseSimulator
         >>> from erpsa_sdk.models import Customer

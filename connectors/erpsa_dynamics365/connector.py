@@ -13,7 +13,7 @@ reference is ``optional`` (written empty when unresolved). Projects are created 
 Dataverse write (which skips the default bucket); their scheduling fields are never sent on an
 update. Bookable resources and companies are master data matched by natural key.
 
-Example:
+Examples:
     >>> import httpx2
     >>> from erpsa_sdk.models import Customer, SourceRef, WriteKey
     >>> sim = connector.simulator(seed=1)
@@ -166,7 +166,7 @@ class Dynamics365Settings(ConnectorSettings):
     ``entra_tenant`` + ``client_id`` + ``client_secret``, or + ``private_key`` +
     ``certificate`` (PEM; the assertion is PS256 with ``x5t#S256``).
 
-    Example:
+    Examples:
         >>> s = Dynamics365Settings(environment="contoso", region="crm4", token="t")
         >>> s.url, s.scope
         ('https://contoso.crm4.dynamics.com', 'https://contoso.crm4.dynamics.com/.default')
@@ -241,7 +241,7 @@ def entra_auth(settings: Dynamics365Settings, *, clock: Clock | None = None) -> 
     """The ``httpx2`` auth flow for the settings' credential (static token, client secret or
     certificate assertion).
 
-    Example:
+    Examples:
         >>> s = Dynamics365Settings(environment="contoso", entra_tenant="t1", client_id="app",
         ...                         client_secret="s")
         >>> entra_auth(s).token_url
@@ -297,7 +297,7 @@ class Dynamics365Connector(Connector):
     """One Dataverse environment as a :class:`~erpsa_sdk.connector.Connector` (see the module
     docstring for what is written how).
 
-    Example:
+    Examples:
         >>> import httpx2
         >>> from erpsa_sdk.models import Resource
         >>> sim = connector.simulator()

@@ -11,7 +11,7 @@
 * Tenant custom columns (publisher-prefixed, e.g. ``contoso_tier``) travel as
   ``extensions`` by per-tenant configuration (:attr:`TenantMapping.extensions`).
 
-Example:
+Examples:
     >>> m = TenantMapping(currencies={"c1": "USD"})
     >>> row = {"accountid": "a1", "name": "Fabrikam", "statecode": 0,
     ...        "_transactioncurrencyid_value": "c1", "modifiedon": "2026-01-05T10:00:00Z"}
@@ -93,7 +93,7 @@ class OptionSet:
     one value). A code missing from ``read`` reads as its raw number (``unmapped``); a value
     missing from ``write`` cannot be written.
 
-    Example:
+    Examples:
         >>> s = OptionSet("demo", {1: "active", 2: "closed", 3: "closed"}, {"closed": 2})
         >>> s.canonical(3), s.canonical(9), s.code("closed")
         ('closed', '9', 2)
@@ -174,7 +174,7 @@ class TenantMapping:
         extensions: canonical type -> {extension name: publisher-prefixed column}.
         resource_email_column: the bookable-resource column matched as ``email``.
 
-    Example:
+    Examples:
         >>> TenantMapping(extensions={"Customer": {"tier": "contoso_tier"}}).extension_columns(
         ...     "Customer")
         {'tier': 'contoso_tier'}
@@ -231,7 +231,7 @@ class TenantMapping:
 def table_for(type_name: str) -> TableSpec:
     """The table behind a canonical type (``ConfigurationError`` when there is none).
 
-    Example:
+    Examples:
         >>> table_for("TimeEntry").entity_set
         'msdyn_timeentries'
     """
@@ -244,7 +244,7 @@ def table_for(type_name: str) -> TableSpec:
 def select_columns(type_name: str, mapping: TenantMapping) -> tuple[str, ...]:
     """The ``$select`` of a read: the table's columns plus configured extension columns.
 
-    Example:
+    Examples:
         >>> "contoso_tier" in select_columns("Customer", TenantMapping(
         ...     extensions={"Customer": {"tier": "contoso_tier"}}))
         True
@@ -292,7 +292,7 @@ def from_row(
     Raises ``ValueError`` for a row that cannot be mapped (the pager turns it into a
     :class:`~erpsa_sdk.models.Rejected`).
 
-    Example:
+    Examples:
         >>> row = {"msdyn_timeentryid": "t1", "msdyn_date": "2026-03-02", "msdyn_duration": 90,
         ...        "msdyn_entrystatus": 192350003, "_msdyn_bookableresource_value": "r1",
         ...        "_msdyn_project_value": "p1", "_msdyn_projecttask_value": None,
@@ -469,7 +469,7 @@ def to_row(
     A required reference that is missing, an option value without a code, or an unknown
     currency or expense category raise :class:`ValidationFailed` before anything is sent.
 
-    Example:
+    Examples:
         >>> from datetime import date
         >>> entry = TimeEntry(key="te1", resource_key="r", project_key="p", task_key="t",
         ...                   work_date=date(2026, 3, 2), duration_minutes=45)

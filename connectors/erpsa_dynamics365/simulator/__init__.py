@@ -1,6 +1,6 @@
 """The Dataverse Web API simulator (see :class:`DataverseSimulator`).
 
-Example:
+Examples:
     >>> DataverseSimulator(seed=0).api_root
     'https://contoso.crm.dynamics.com/api/data/v9.2/'
 """

@@ -2,7 +2,7 @@
 ``contains`` / ``startswith`` / ``endswith``), plus the value normalisation the simulator sorts
 and compares with (case-insensitive text, like Dataverse's default collation).
 
-Example:
+Examples:
     >>> pred = compile_filter("(statecode eq 0) and contains(name,'sample')")
     >>> pred({"statecode": 0, "name": "Fourth Coffee (sample)"}), pred({"statecode": 1})
     (True, False)
@@ -33,7 +33,7 @@ class FilterError(ValueError):
 def norm(value: Any) -> Any:
     """A comparable form: numbers as Decimal, text case-insensitive, booleans as 0/1.
 
-    Example:
+    Examples:
         >>> norm("ABC"), norm(5), norm(None)
         ('abc', Decimal('5'), None)
     """
@@ -181,7 +181,7 @@ def _compare(left: Callable[[Row], Any], op: str, right: Callable[[Row], Any]) -
 def compile_filter(text: str | None) -> Pred:
     """A predicate over rows for a ``$filter`` expression (``None``: every row).
 
-    Example:
+    Examples:
         >>> compile_filter("modifiedon gt 2026-01-01T00:00:00Z")(
         ...     {"modifiedon": "2026-01-02T00:00:00Z"})
         True

@@ -18,7 +18,7 @@ What it plays (each line is in the docs page's fidelity table):
 * the Entra ID v2.0 token endpoint (client secret or certificate assertion) and its errors;
 * posted (approved) time entries and expenses refuse changes (a plug-in error).
 
-Example:
+Examples:
     >>> import httpx2
     >>> sim = DataverseSimulator(seed=1)
     >>> http = httpx2.Client(transport=httpx2.MockTransport(sim), base_url=sim.api_root,
@@ -110,7 +110,7 @@ class SimulatorConfig:
         custom_columns: per table, the tenant's publisher-prefixed custom columns.
         token_ttl: access-token lifetime (the docs sample: 3599 s).
 
-    Example:
+    Examples:
         >>> SimulatorConfig().requests, SimulatorConfig().concurrency
         (6000, 52)
     """
@@ -158,7 +158,7 @@ class DataverseSimulator(Simulator):
     Rows live in the kit's tables with their GUID in the primary-key column; every mutation
     stamps ``modifiedon`` with the simulator clock.
 
-    Example:
+    Examples:
         >>> sim = DataverseSimulator(seed=3)
         >>> sorted(r["data"]["isocurrencycode"] for r in sim.admin.rows("transactioncurrency"))
         ['EUR', 'GBP', 'JPY', 'USD']
@@ -216,7 +216,7 @@ class DataverseSimulator(Simulator):
         """A ready ``authorization`` value, the Entra token endpoint, client id and secret,
         the scope, and the admin key.
 
-        Example:
+        Examples:
             >>> creds = DataverseSimulator().credentials("http://127.0.0.1:8080")
             >>> creds["token_url"].endswith("/oauth2/v2.0/token"), creds["scope"]
             (True, 'https://contoso.crm.dynamics.com/.default')
@@ -620,7 +620,7 @@ class DataverseSimulator(Simulator):
         """A plain ``POST <set>`` without an id (Dataverse assigns one, so a blind re-send
         creates a second row): the contract suite's negative control.
 
-        Example:
+        Examples:
             >>> DataverseSimulator().naive_create("Customer", 3)[:2]
             ('POST', '/api/data/v9.2/accounts')
         """
@@ -652,7 +652,7 @@ class DataverseSimulator(Simulator):
         (``ek1:...``): the row id is a hash of it, so the short ``str()`` form cannot be
         mapped back.
 
-        Example:
+        Examples:
             >>> DataverseSimulator().rows_with_entity_key(
             ...     "Customer", "ek1:demo:psa:t:customer:1")
             []
@@ -1343,7 +1343,7 @@ def _read_cookie(token: str, fields: list[str]) -> tuple[int, list[Any], str, in
 class DataverseAdmin(Admin):
     """The kit's admin API, addressing Dataverse rows by their GUID (what connectors report).
 
-    Example:
+    Examples:
         >>> sim = DataverseSimulator()
         >>> row = sim.admin.insert("account", {"name": "Tailspin"})
         >>> sim.admin.update("account", row["id"], {"name": "Tailspin Toys"})["data"]["name"]

@@ -330,9 +330,11 @@ class ODataKeyset:
     Parameters:
         path: the entity set, relative to the service root.
         query: the other query options (``$select``, ``$expand``, a base ``$filter``).
-        timestamp_field / id_field: the keyset columns (both must be in ``$select``).
+        timestamp_field: the keyset's timestamp column (added to ``$select``).
+        id_field: the keyset's id column (added to ``$select``).
         id_literal: formats an id for the filter (bare for GUIDs, quoted for strings).
         lag: how far behind ``now`` the horizon is.
+        items: the key of the page's item list.
 
     Examples:
         >>> s = ODataKeyset("accounts", ODataQuery(select=("name",)),
