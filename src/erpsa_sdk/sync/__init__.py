@@ -4,7 +4,7 @@ The state lives in a :class:`StateStore` (SQLite by default, PostgreSQL for seve
 checkpoints, the ledger of writes per target connection, the crosswalk, waiting records, dead
 letters, lineage, run history, leases and tokens.
 
-Example:
+Examples:
     >>> from erpsa_sdk.sync import SQLiteStateStore
     >>> store = SQLiteStateStore(":memory:")
     >>> lease = store.acquire_lease("kantata->netsuite", holder="worker-1", ttl=30)

@@ -12,7 +12,7 @@ Hooks:
 * ``after_ledger``: every write of a batch is in the ledger, the checkpoint has not moved;
 * ``after_checkpoint``: the batch is fully committed.
 
-Example:
+Examples:
     >>> from erpsa_sdk.sync._crash import CrashPlan
     >>> plan = CrashPlan.parse("after_ack:2")
     >>> plan.hit("after_ack"), plan.hit("after_ack")
@@ -35,7 +35,7 @@ HOOKS = ("in_flight", "after_ack", "after_ledger", "after_checkpoint")
 class CrashPlan:
     """Which hook to crash at, on which hit (1-based), and the hits counted so far.
 
-    Example:
+    Examples:
         >>> CrashPlan.parse("in_flight:1").hit("in_flight")
         True
     """
@@ -49,7 +49,7 @@ class CrashPlan:
     def parse(cls, text: str) -> CrashPlan:
         """Read ``<hook>:<n>``; unknown hooks and bad counts are refused.
 
-        Example:
+        Examples:
             >>> CrashPlan.parse("nowhere:1")
             Traceback (most recent call last):
             ...
@@ -82,7 +82,7 @@ _LOADED = False
 def crash_point(hook: str) -> None:
     """Die by SIGKILL here if ``ERPSA_CRASH_AT`` names this hook and hit (test-only).
 
-    Example:
+    Examples:
         >>> crash_point("after_ack")  # no ERPSA_CRASH_AT: nothing happens
     """
     global _PLAN, _LOADED

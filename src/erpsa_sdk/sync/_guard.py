@@ -8,7 +8,7 @@ right before a request leaves, that the running lease has not lapsed by this wor
 write request of a connector. The window that remains is the instant between that check and
 the bytes leaving the socket.
 
-Example:
+Examples:
     >>> from erpsa_sdk.sync import lease_guard
     >>> lease_guard()  # outside a run: nothing to check
 """
@@ -36,7 +36,7 @@ class LeaseState:
     ``margin`` is how long before the stored expiry the worker stops sending (room for clock
     skew between workers).
 
-    Example:
+    Examples:
         >>> from erpsa_sdk.clock import SimClock
         >>> state = LeaseState(Lease("p", "me", 1, expires_at=100.0), SimClock(), margin=10.0)
         >>> state.lapsed_by(now=95.0)
@@ -59,7 +59,7 @@ _STATE: ContextVar[LeaseState | None] = ContextVar("erpsa_sync_lease", default=N
 def current_lease_state() -> LeaseState | None:
     """The running lease of this context (writer threads inherit it), or ``None``.
 
-    Example:
+    Examples:
         >>> current_lease_state() is None
         True
     """
@@ -69,7 +69,7 @@ def current_lease_state() -> LeaseState | None:
 def set_lease_state(state: LeaseState | None) -> None:
     """Attach a run's lease to the current context (the runner does this).
 
-    Example:
+    Examples:
         >>> set_lease_state(None)
     """
     _STATE.set(state)
@@ -80,7 +80,7 @@ def lease_guard() -> None:
 
     Call it immediately before sending a write. Outside a run it does nothing.
 
-    Example:
+    Examples:
         >>> from erpsa_sdk.clock import SimClock
         >>> clock = SimClock()
         >>> set_lease_state(LeaseState(Lease("p", "me", 3, clock.time() + 30), clock, 10.0))
@@ -116,7 +116,7 @@ class FencedTransport(httpx2.BaseTransport):
     Parameters:
         inner: the transport that really sends (default ``httpx2.HTTPTransport()``).
 
-    Example:
+    Examples:
         >>> def handler(request):
         ...     return httpx2.Response(200, json={"ok": True})
         >>> client = httpx2.Client(transport=FencedTransport(httpx2.MockTransport(handler)))

@@ -4,7 +4,7 @@ Each migration is a list of statements with ``{table}`` placeholders (qualified 
 and ``{serial}`` / ``{real}`` type placeholders. Migrations only ever get appended; a store
 refuses a database whose version is newer than the code knows.
 
-Example:
+Examples:
     >>> from erpsa_sdk.sync._migrations import MIGRATIONS
     >>> MIGRATIONS[0][0]
     1

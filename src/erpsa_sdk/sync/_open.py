@@ -1,6 +1,6 @@
 """Open a state store from a URL: ``sqlite:///path`` or ``postgresql://...``.
 
-Example:
+Examples:
     >>> from erpsa_sdk.sync import open_state_store
     >>> open_state_store("sqlite:///:memory:")
     SQLiteStateStore(':memory:')
@@ -25,7 +25,7 @@ def open_state_store(url: str, **options: Any) -> StateStore:
     open a :class:`SQLiteStateStore`; ``postgresql://`` or ``postgres://`` a
     :class:`PostgresStateStore`. ``options`` go to the store's constructor.
 
-    Example:
+    Examples:
         >>> open_state_store("redis://localhost")  # doctest: +ELLIPSIS
         Traceback (most recent call last):
         ...

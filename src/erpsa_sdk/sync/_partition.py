@@ -4,7 +4,7 @@ Writes for one EntityKey must never overtake each other; partitioning by key giv
 without a lock per key. Work runs in a copy of the submitting thread's context, so context
 variables (the correlation id) follow it.
 
-Example:
+Examples:
     >>> from erpsa_sdk.sync._partition import PartitionedExecutor
     >>> with PartitionedExecutor(workers=2) as pool:
     ...     futures = [pool.submit(f"k{n % 3}", lambda n=n: n * n) for n in range(5)]
@@ -36,7 +36,7 @@ class PartitionedExecutor:
         workers: number of threads (at least 1).
         name: thread name prefix, shown in logs.
 
-    Example:
+    Examples:
         >>> import contextvars
         >>> var = contextvars.ContextVar("var", default="unset")
         >>> _ = var.set("from submitter")

@@ -1,6 +1,6 @@
 """A pipeline: one source, one target, the canonical types to sync, in dependency order.
 
-Example:
+Examples:
     >>> from erpsa_sdk.models import Customer, Project, TimeEntry
     >>> [t.__name__ for t in ordered_types([TimeEntry, Customer, Project])]
     ['Customer', 'Project', 'TimeEntry']
@@ -96,7 +96,7 @@ REFERENCE_FIELDS: dict[str, type[CanonicalModel] | None] = {
 def ordered_types(types: Iterable[type[BaseModel]]) -> list[type[BaseModel]]:
     """``types`` in dependency order (types outside :data:`PIPELINE_ORDER` go last, in order).
 
-    Example:
+    Examples:
         >>> from erpsa_sdk.models import Invoice, Customer
         >>> [t.__name__ for t in ordered_types([Invoice, Customer])]
         ['Customer', 'Invoice']
@@ -112,7 +112,7 @@ def source_version(obj: BaseModel) -> SourceVersion:
     The version must be the vendor's modified timestamp (ISO 8601), optionally followed by
     ``#`` and an ETag. Objects without one cannot be ordered, so they are refused.
 
-    Example:
+    Examples:
         >>> from erpsa_sdk.models import Customer
         >>> from erpsa_sdk.models.refs import SourceRef
         >>> c = Customer(key="c1", name="Acme", source_refs=[SourceRef(
@@ -168,10 +168,20 @@ class Pipeline:
         version_of: how to read a source version from an object (default
             :func:`source_version`).
 
-    Example:
-        >>> from erpsa_sdk.sync import Pipeline
-        >>> Pipeline.__name__
-        'Pipeline'
+    Examples:
+        >>> from erpsa_sdk.connector import Capabilities, Connector, TypeCapabilities
+        >>> from erpsa_sdk.models import Customer, Invoice, Project
+        >>> class Stub(Connector):  # only what a Pipeline looks at
+        ...     capabilities = Capabilities(types={"Customer": TypeCapabilities(read=True)})
+        ...     read = lookup = upsert = delete = validate = health = None
+        >>> class Psa(Stub):
+        ...     name, tenant = "kantata", "acme"
+        >>> class Erp(Stub):
+        ...     name, tenant = "netsuite", "TSTDRV1"
+        >>> p = Pipeline("kantata->netsuite", source=Psa(), target=Erp(), namespace="acme-prod",
+        ...              types=[Invoice, Customer, Project])
+        >>> p.target_connection, [t.__name__ for t in p.types]
+        ('netsuite:TSTDRV1', ['Customer', 'Project', 'Invoice'])
     """
 
     name: str
@@ -216,9 +226,7 @@ class Pipeline:
     def describe(self) -> dict[str, Any]:
         """A JSON-able summary (for logs and run history).
 
-        Example:
-            >>> Pipeline.describe.__name__
-            'describe'
+        The keys are ``name``, ``source``, ``target`` (the target connection) and ``types``.
         """
         return {
             "name": self.name,

@@ -1,6 +1,6 @@
 """The state store on PostgreSQL (psycopg 3), for several workers or machines.
 
-Example:
+Examples:
     >>> from erpsa_sdk.sync import PostgresStateStore
     >>> PostgresStateStore.__name__
     'PostgresStateStore'
@@ -56,7 +56,7 @@ class PostgresStateStore(SqlStateStore):
         idle_in_transaction_timeout: seconds after which the server ends a frozen session.
         lock_timeout: seconds a statement waits for a lock before failing.
 
-    Example:
+    Examples:
         >>> store = PostgresStateStore("postgresql://postgres@127.0.0.1/postgres",
         ...                            schema="erpsa")  # doctest: +SKIP
     """
@@ -109,7 +109,7 @@ class PostgresStateStore(SqlStateStore):
     def drop_schema(self) -> None:
         """Drop the whole schema with every table (for tests and decommissioning).
 
-        Example:
+        Examples:
             >>> store.drop_schema()  # doctest: +SKIP
         """
         self._run(lambda tx: tx.x(f'DROP SCHEMA IF EXISTS "{self._schema}" CASCADE'))

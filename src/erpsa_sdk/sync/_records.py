@@ -1,6 +1,6 @@
 """The rows the state store keeps, as small frozen value objects.
 
-Example:
+Examples:
     >>> from datetime import UTC, datetime
     >>> v1 = SourceVersion(datetime(2026, 11, 1, 10, 0, tzinfo=UTC))
     >>> v2 = SourceVersion(datetime(2026, 11, 1, 10, 5, tzinfo=UTC), etag="W/7")
@@ -39,7 +39,7 @@ def target_connection(connector: str, tenant: str) -> str:
 
     A dual run that writes one source to two targets keeps one ledger per target connection.
 
-    Example:
+    Examples:
         >>> target_connection("netsuite", "TSTDRV1")
         'netsuite:TSTDRV1'
     """
@@ -56,7 +56,7 @@ class SourceVersion:
     tells two versions with the same timestamp apart, and such a pair counts as "newer" (the
     runner writes rather than risk dropping an edit it cannot order).
 
-    Example:
+    Examples:
         >>> from datetime import UTC, datetime
         >>> t = datetime(2026, 11, 1, 10, 0, tzinfo=UTC)
         >>> SourceVersion(t, "a").is_newer_than(SourceVersion(t, "a"))
@@ -83,7 +83,7 @@ class SourceVersion:
     def from_micros(cls, micros: int, etag: str | None = None) -> SourceVersion:
         """Rebuild a version from :attr:`micros` (and its ETag).
 
-        Example:
+        Examples:
             >>> v = SourceVersion.parse("2026-11-01T10:00:00Z")
             >>> SourceVersion.from_micros(v.micros) == v
             True
@@ -95,7 +95,7 @@ class SourceVersion:
         """Parse ``<ISO timestamp>[#<etag>]`` (what :func:`str` produces) or
         ``<ISO timestamp>/<etag>``; the timestamp needs a time zone.
 
-        Example:
+        Examples:
             >>> SourceVersion.parse("2026-11-01T10:00:00+00:00#W/3").etag
             'W/3'
             >>> SourceVersion.parse("2026-11-01T10:00:00.000000Z/v00000002").etag
@@ -131,7 +131,7 @@ class LedgerStatus(StrEnum):
     acknowledged, so this one was skipped. ``parked``: handed to a person (a dead letter,
     for example ``posted_record_changed``).
 
-    Example:
+    Examples:
         >>> LedgerStatus.UPSERTED.acknowledged, LedgerStatus.PENDING.acknowledged
         (True, False)
         >>> LedgerStatus.SUPERSEDED.settled
@@ -183,7 +183,7 @@ _REMOVES = frozenset({LedgerStatus.DELETED, LedgerStatus.NOT_FOUND, LedgerStatus
 class LedgerEntry:
     """One logical write, keyed by (target connection, WriteKey).
 
-    Example:
+    Examples:
         >>> from datetime import UTC, datetime
         >>> e = LedgerEntry(target="sim:t1", write_key="wk-1", entity_key="ek-1",
         ...                 operation="upsert", version=SourceVersion(datetime.now(UTC)),
@@ -208,7 +208,7 @@ class LedgerEntry:
 class LedgerHead:
     """The highest acknowledged source version for one (target connection, EntityKey).
 
-    Example:
+    Examples:
         >>> from datetime import UTC, datetime
         >>> h = LedgerHead("sim:t1", "ek-1", SourceVersion(datetime.now(UTC)), "wk-1", "42",
         ...                removed=False)
@@ -232,7 +232,7 @@ class CrosswalkEntry:
     ``generation`` is the number of the last complete-enumeration pass that saw the record
     (deletion detection for ``full_scan_only`` sources).
 
-    Example:
+    Examples:
         >>> CrosswalkEntry("kantata:acme", "ek-1", "project", "901").record_id
         '901'
     """
@@ -252,7 +252,7 @@ class Lease:
     ``fence`` grows on every acquisition; every fenced commit carries it, and the store refuses
     a commit whose fence is no longer the current one.
 
-    Example:
+    Examples:
         >>> Lease("kantata->netsuite", "host-a:101", fence=7, expires_at=1_800_000_000.0).fence
         7
     """
@@ -267,7 +267,7 @@ class Lease:
 class Checkpoint:
     """A stream's committed cursor (JSON-able) and its enumeration generation.
 
-    Example:
+    Examples:
         >>> Checkpoint("p", "customer", {"after": "2026-11-01"}, generation=1).cursor
         {'after': '2026-11-01'}
     """
@@ -283,7 +283,7 @@ class Checkpoint:
 class DeadLetter:
     """A record handed to a person, with reason, payload and owner role.
 
-    Example:
+    Examples:
         >>> DeadLetter("p", "ek-1", "posted_record_changed", owner="finance").owner
         'finance'
     """
@@ -303,7 +303,7 @@ class DeadLetter:
 class WaitingRecord:
     """A record whose reference to a writable type is not synced yet; retried on later runs.
 
-    Example:
+    Examples:
         >>> WaitingRecord("p", "project", "ek-9", payload={"id": "9"}, missing=["customer"]).missing
         ['customer']
     """
@@ -321,7 +321,7 @@ class WaitingRecord:
 class LineageRecord:
     """Which source record became which target record, by which write, in which run.
 
-    Example:
+    Examples:
         >>> LineageRecord("p", "run-1", "ek-1", "wk-1", "upsert", "created",
         ...               source_id="9", target_id="42", correlation_id="c-1").target_id
         '42'
@@ -343,7 +343,7 @@ class LineageRecord:
 class RunRecord:
     """One run of a pipeline: when, by whom, how it ended and what it counted.
 
-    Example:
+    Examples:
         >>> RunRecord("run-1", "p", holder="host-a:1", status="running").status
         'running'
     """
@@ -367,7 +367,7 @@ class BatchCommit:
     them is settled in the ledger of ``target`` (so a checkpoint never passes unacknowledged
     work). ``ledger`` holds entries decided without a write (``superseded``, ``parked``).
 
-    Example:
+    Examples:
         >>> c = BatchCommit(pipeline="p", stream="customer", cursor={"page": 2}, target="sim:t1")
         >>> c.write_keys
         ()

@@ -8,7 +8,7 @@ while any write of the page is unacknowledged. A crash anywhere means re-reading
 the ledger heads skip what was already written, and a write left in doubt is looked up by its
 EntityKey before it is sent again.
 
-Example:
+Examples:
     >>> from erpsa_sdk.sync import RunStatus
     >>> RunStatus.COMPLETED.value
     'completed'
@@ -113,7 +113,7 @@ class RunStatus(StrEnum):
       committed, the next run resumes after them;
     * ``lease_lost``: another worker took the lease over; nothing more was committed.
 
-    Example:
+    Examples:
         >>> RunStatus("stopped") is RunStatus.STOPPED
         True
     """
@@ -128,7 +128,7 @@ class RunStatus(StrEnum):
 class Progress:
     """What a progress callback receives after each committed batch.
 
-    Example:
+    Examples:
         >>> Progress("p", "run-1", "Customer", "Customer", 3, {"written": 250}).counts["written"]
         250
     """
@@ -150,7 +150,7 @@ class RunReport:
     ``dead_lettered``, ``rejected``, ``lookups``, ``indeterminate`` and
     ``reference_dropped:<field>``.
 
-    Example:
+    Examples:
         >>> report = RunReport("run-1", "c-1", "p", RunStatus.COMPLETED, {"created": 2})
         >>> report.ok, report.counts["created"]
         (True, 2)
@@ -251,9 +251,47 @@ class SyncRunner:
             :class:`~erpsa_sdk.sync.deadletters.RecordPolicy`; :mod:`erpsa_sdk.mapping` builds
             one from a pipeline configuration file).
 
-    Example:
-        >>> SyncRunner.run_once.__doc__.splitlines()[0]
-        'Run every step once; return a :class:`RunReport`.'
+    Examples:
+        Two minimal connectors: a CRM that lists one customer, an ERP that upserts by key.
+
+        >>> from erpsa_sdk.connector import (Capabilities, Connector, Health,
+        ...                                  TypeCapabilities, WriteResult)
+        >>> from erpsa_sdk.models import Customer, SourceRef
+        >>> from erpsa_sdk.sync import Pipeline, SQLiteStateStore, SyncRunner
+        >>> class Crm(Connector):
+        ...     name, tenant = "crm", "t1"
+        ...     capabilities = Capabilities(types={"Customer": TypeCapabilities(read=True)})
+        ...     def read(self, model, *, since=None, **filters):
+        ...         ref = SourceRef(system="crm", tenant="t1", id="7",
+        ...                         version="2026-11-01T10:00:00Z")
+        ...         return [Customer(key="7", name="Initech", source_refs=[ref])]
+        ...     def lookup(self, model, *, entity_key): return None
+        ...     def upsert(self, obj, **kw): raise NotImplementedError
+        ...     def delete(self, model, **kw): raise NotImplementedError
+        ...     def validate(self, obj, *, refs): return []
+        ...     def health(self): return Health(ok=True)
+        >>> class Erp(Crm):
+        ...     name, tenant, rows = "erp", "e1", {}
+        ...     capabilities = Capabilities(types={"Customer": TypeCapabilities(
+        ...         write=True, write_safety={"upsert": "natural_upsert"})})
+        ...     def upsert(self, obj, *, entity_key, write_key, refs):
+        ...         self.rows[str(entity_key)] = obj.name
+        ...         ref = SourceRef(system="erp", tenant="e1", id=str(len(self.rows)))
+        ...         return WriteResult(outcome="created", entity_key=entity_key, ref=ref)
+        >>> pipeline = Pipeline("crm->erp", source=Crm(), target=Erp(), namespace="demo",
+        ...                     types=[Customer])
+        >>> store = SQLiteStateStore(":memory:")
+        >>> runner = SyncRunner(pipeline, store=store, handle_signals=False)
+        >>> report = runner.run_once()
+        >>> report.status.value, report.counts["created"]
+        ('completed', 1)
+        >>> runner.run_once().counts.get("created", 0)  # the ledger head says: already written
+        0
+        >>> [e.status.value for e in store.ledger_entries("erp:e1")]
+        ['created']
+        >>> runner.on_progress = lambda progress: runner.stop()  # stop after the first batch
+        >>> runner.run_once().status.value
+        'stopped'
     """
 
     def __init__(
@@ -295,9 +333,8 @@ class SyncRunner:
     def stop(self) -> None:
         """Ask the run to stop after the batch in flight is acknowledged and committed.
 
-        Example:
-            >>> SyncRunner.stop.__name__
-            'stop'
+        Safe from any thread, a signal handler or a progress callback; the run then ends as
+        :attr:`RunStatus.STOPPED` (see the class example).
         """
         self._stop.set()
 

@@ -3,7 +3,7 @@
 The backends differ only in how they connect, name tables, open a write transaction and lock
 the lease row; the statements and every rule (fencing, heads, the checkpoint guard) are here.
 
-Example:
+Examples:
     >>> from erpsa_sdk.sync import SQLiteStateStore
     >>> SQLiteStateStore(":memory:").schema_version()
     2
@@ -122,7 +122,7 @@ class SqlStateStore:
     One connection per store object, used under a lock: transactions are short (no network
     call happens inside one), so threads queue briefly instead of contending in the database.
 
-    Example:
+    Examples:
         >>> from erpsa_sdk.sync import SQLiteStateStore
         >>> store = SQLiteStateStore(":memory:")
         >>> store.current_lease("p") is None

@@ -1,6 +1,6 @@
 """The embedded default state store: one SQLite file in WAL mode.
 
-Example:
+Examples:
     >>> from erpsa_sdk.sync import SQLiteStateStore
     >>> store = SQLiteStateStore(":memory:")
     >>> store.acquire_lease("p", holder="me", ttl=30).fence
@@ -45,7 +45,7 @@ class SQLiteStateStore(SqlStateStore):
         clock: time for lease expiry and timestamps.
         busy_timeout: seconds to wait for another process's write transaction.
 
-    Example:
+    Examples:
         >>> store = SQLiteStateStore(":memory:", table_prefix="erpsa_")
         >>> store.schema_version()
         2

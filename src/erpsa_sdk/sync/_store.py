@@ -7,7 +7,7 @@ batch's outcome and its checkpoint in one transaction. Two implementations pass 
 conformance suite: :class:`~erpsa_sdk.sync.SQLiteStateStore` (embedded default) and
 :class:`~erpsa_sdk.sync.PostgresStateStore`.
 
-Example:
+Examples:
     >>> from erpsa_sdk.sync import SQLiteStateStore, StateStore
     >>> isinstance(SQLiteStateStore(":memory:"), StateStore)
     True
@@ -46,7 +46,7 @@ class StateStore(Protocol):
     transaction that first checks that the lease's fence is still the current one, and raises
     :class:`~erpsa_sdk.errors.LeaseLost` (changing nothing) otherwise.
 
-    Example:
+    Examples:
         >>> from erpsa_sdk.sync import SQLiteStateStore
         >>> store = SQLiteStateStore(":memory:")
         >>> lease = store.acquire_lease("demo", holder="me", ttl=30)
