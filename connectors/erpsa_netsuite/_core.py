@@ -110,7 +110,9 @@ def _lenient_json(content: bytes) -> Any:
         return None
 
 
-def parse_error(response: httpx2.Response, codes: ErrorCodes | None = None) -> ApiError | None:
+def parse_error(
+    response: httpx2.Response, codes: ErrorCodes | None = None
+) -> ApiError | ResponseFormatError | None:
     """NetSuite's error body (``o:errorDetails`` with ``o:errorCode``, ``o:errorPath``) as an
     error of the SDK's tree; ``None`` for a success.
 
@@ -127,6 +129,9 @@ def parse_error(response: httpx2.Response, codes: ErrorCodes | None = None) -> A
     """
     status = response.status_code
     if status < 400:
+        if b'"o:errorDetails"' in response.content[:4096]:
+            # A 2xx whose body is NetSuite's error envelope is an error, not a page.
+            return ResponseFormatError(f"HTTP {status} carried an error body")
         return None
     codes = codes or ErrorCodes()
     body = _lenient_json(response.content)

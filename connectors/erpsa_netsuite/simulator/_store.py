@@ -1,106 +1,129 @@
-"""In-memory tables with sorted indexes that stay sorted as rows change.
+"""The kit's tables with sorted indexes that stay sorted as rows change.
 
-An index is a sorted list of keys ``(sort_key(c1), …, sort_key(id))`` built on first use for
-a sort order and kept up to date on every insert, update and delete (a binary search and one
-``list`` insert or delete each), so a keyset page over 250,000 rows costs a binary search and
-a short scan, never a sort.
+Each row's ``data`` holds SuiteQL columns; ``id``, ``lastmodifieddate`` (the kit's
+``modified_at`` at NetSuite's one-second granularity) and ``datecreated`` / ``createddate`` are
+kept in step with the row's bookkeeping. An index is a sorted list of keys
+``(sort_key(c1), …, sort_key(id))`` over live rows, built on first use and maintained on every
+insert, update, touch and delete (a binary search and one list insert or delete each), so a
+keyset page over 250,000 rows costs a binary search and a short scan, never a sort.
 """
 
 from __future__ import annotations
 
 from bisect import bisect_left, insort
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
+from datetime import UTC, datetime
 from typing import Any
 
-from erpsa_netsuite.simulator._schema import RecordType
 from erpsa_netsuite.simulator._suiteql import sort_key
+from erpsa_sdk.clock import Clock
+from erpsa_sdk.testing.store import Row, Table
 
-__all__ = ["Table"]
+__all__ = ["IndexedTable", "second"]
 
-Row = dict[str, Any]
+Data = dict[str, Any]
 IndexKey = tuple[Any, ...]
 
 
-class Table:
-    """Rows of one record type, by internal id and by external id, with sort indexes."""
+def second(ts: datetime) -> datetime:
+    """A timestamp at NetSuite's granularity (whole seconds, UTC)."""
+    return ts.astimezone(UTC).replace(microsecond=0)
 
-    def __init__(self, rtype: RecordType) -> None:
-        self.rtype = rtype
-        self.rows: dict[int, Row] = {}
-        self.by_eid: dict[str, int] = {}
+
+class IndexedTable(Table):
+    """A kit :class:`~erpsa_sdk.testing.store.Table` with external ids and sort indexes."""
+
+    def __init__(self, name: str, clock: Clock) -> None:
+        super().__init__(name, clock)
         self.indexes: dict[tuple[str, ...], list[IndexKey]] = {}
-        self.next_id = 1
-
-    def __len__(self) -> int:
-        return len(self.rows)
-
-    def __iter__(self) -> Iterator[Row]:
-        return iter(self.rows.values())
+        self.by_eid: dict[str, int] = {}
 
     @staticmethod
-    def _key(cols: tuple[str, ...], row: Row) -> IndexKey:
-        return (*(sort_key(row.get(c)) for c in cols), sort_key(row["id"]))
+    def _key(cols: tuple[str, ...], data: Data) -> IndexKey:
+        return (*(sort_key(data.get(c)) for c in cols), sort_key(data["id"]))
+
+    def _sync(self, row: Row) -> None:
+        data = row.data
+        data["id"] = row.id
+        data["lastmodifieddate"] = second(row.modified_at)
+        data.setdefault("datecreated", second(row.created_at))
+        data.setdefault("createddate", second(row.created_at))
+
+    def _index(self, row: Row) -> None:
+        if not row.live:
+            return
+        eid = row.data.get("externalid")
+        if eid is not None:
+            self.by_eid[eid] = row.id
+        for cols, index in self.indexes.items():
+            insort(index, self._key(cols, row.data))
+
+    def _unindex(self, row: Row) -> None:
+        if not row.live:
+            return
+        eid = row.data.get("externalid")
+        if eid is not None and self.by_eid.get(eid) == row.id:
+            del self.by_eid[eid]
+        for cols, index in self.indexes.items():
+            pos = bisect_left(index, self._key(cols, row.data))
+            del index[pos]
 
     def index(self, cols: tuple[str, ...]) -> list[IndexKey]:
-        """The sorted index for ``cols`` (built once, then maintained)."""
+        """The sorted index for ``cols`` over live rows (built once, then maintained)."""
         found = self.indexes.get(cols)
         if found is None:
-            found = sorted(self._key(cols, row) for row in self.rows.values())
+            found = sorted(self._key(cols, r.data) for r in self._rows.values() if r.live)
             self.indexes[cols] = found
         return found
 
-    def get(self, rid: int) -> Row | None:
-        return self.rows.get(rid)
+    def data(self, row_id: int) -> Data:
+        """The columns of a row known to be indexed (live)."""
+        return self._rows[row_id].data
+
+    def row(self, row_id: int) -> Row | None:
+        """The live row, or ``None``."""
+        return self.get(row_id)
 
     def by_external_id(self, eid: str) -> Row | None:
+        """The live row carrying ``externalid`` = ``eid``."""
         rid = self.by_eid.get(eid)
-        return None if rid is None else self.rows.get(rid)
+        return None if rid is None else self.get(rid)
 
-    def allocate_id(self) -> int:
-        rid = self.next_id
-        self.next_id += 1
-        return rid
+    def live_data(self) -> Iterator[Data]:
+        """Columns of every live row, in id order."""
+        return (r.data for r in self._rows.values() if r.live)
 
-    def insert(self, row: Row) -> Row:
-        rid = row.get("id")
-        if rid is None:
-            rid = self.allocate_id()
-            row["id"] = rid
-        else:
-            self.next_id = max(self.next_id, rid + 1)
-        self.rows[rid] = row
-        eid = row.get("externalid")
-        if eid is not None:
-            self.by_eid[eid] = rid
-        for cols, index in self.indexes.items():
-            insort(index, self._key(cols, row))
+    # -- the kit's mutations, kept in step with the indexes ----------------------------------
+
+    def insert(self, data: Mapping[str, Any], *, at: datetime | None = None) -> Row:
+        row = super().insert({k: v for k, v in data.items() if k != "id"}, at=at)
+        self._sync(row)
+        self._index(row)
         return row
 
-    def update(self, rid: int, changes: Row) -> Row:
-        row = self.rows[rid]
-        touched = [cols for cols in self.indexes if any(c in changes for c in cols)]
-        for cols in touched:
-            index = self.indexes[cols]
-            del index[bisect_left(index, self._key(cols, row))]
-        old_eid = row.get("externalid")
-        row.update(changes)
-        new_eid = row.get("externalid")
-        if old_eid != new_eid:
-            if old_eid is not None:
-                self.by_eid.pop(old_eid, None)
-            if new_eid is not None:
-                self.by_eid[new_eid] = rid
-        for cols in touched:
-            insort(self.indexes[cols], self._key(cols, row))
-        return row
-
-    def delete(self, rid: int) -> Row | None:
-        row = self.rows.pop(rid, None)
+    def update(self, row_id: int | str, changes: Mapping[str, Any]) -> Row:
+        row = self.get(row_id)
         if row is None:
-            return None
-        for cols, index in self.indexes.items():
-            del index[bisect_left(index, self._key(cols, row))]
-        eid = row.get("externalid")
-        if eid is not None:
-            self.by_eid.pop(eid, None)
+            raise KeyError(f"{self.name}/{row_id}")
+        self._unindex(row)
+        row.data.update({k: v for k, v in changes.items() if k != "id"})
+        Table.touch(self, row)
+        self._sync(row)
+        self._index(row)
+        return row
+
+    def touch(self, row: Row) -> None:
+        self._unindex(row)
+        super().touch(row)
+        self._sync(row)
+        self._index(row)
+
+    def delete(self, row_id: int | str) -> Row:
+        row = self.get(row_id)
+        if row is None:
+            raise KeyError(f"{self.name}/{row_id}")
+        self._unindex(row)
+        row.deleted_at = self.clock.now()
+        Table.touch(self, row)
+        self._sync(row)
         return row
