@@ -60,7 +60,9 @@ class MappingPolicy(RecordPolicy):
 
     Parameters:
         value_maps: ``"<Type>.<field>"`` -> the :class:`ValueMap` applied to that field.
-        owners, natural_keys, reference_rules: as for ``RecordPolicy``.
+        owners: owner-role rules of dead letters.
+        natural_keys: master type name -> the fields of its natural key at the target.
+        reference_rules: ``"<Type>.<field>"`` -> ``optional`` / ``match``.
 
     Examples:
         >>> MappingPolicy().transform.__name__
