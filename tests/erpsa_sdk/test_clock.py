@@ -14,6 +14,9 @@ from hypothesis import strategies as st
 
 from erpsa_sdk.clock import Clock, SimClock, SystemClock
 
+# A deadlock under SimClock would otherwise hang until the global timeout.
+pytestmark = pytest.mark.timeout(120)
+
 
 def _spin_until(predicate: object, limit: float = 10.0) -> None:
     """Real-time helper: wait until a background thread reached a state (never a timing check)."""

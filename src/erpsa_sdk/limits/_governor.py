@@ -91,6 +91,8 @@ class Governor:
         lease_seconds: a concurrency slot is freed by itself this long after admission, in
             case its process died; keep it above your longest request timeout.
         max_block: cap on how long one ``Retry-After`` may block admissions.
+        max_wait: the most a waiting caller waits in total (a retry budget); when admission
+            would come later, ``acquire`` raises ``RateLimited`` instead. ``None``: no limit.
 
     Example:
         >>> from erpsa_sdk.clock import SimClock
@@ -120,11 +122,12 @@ class Governor:
         prefix: str = "erpsa:limits:",
         lease_seconds: float = 300.0,
         max_block: float = 900.0,
+        max_wait: float | None = None,
     ) -> None:
         if not limits:
             raise ConfigurationError("a Governor needs at least one Limit")
-        if lease_seconds <= 0 or max_block <= 0:
-            raise ConfigurationError("lease_seconds and max_block must be > 0")
+        if lease_seconds <= 0 or max_block <= 0 or (max_wait is not None and max_wait < 0):
+            raise ConfigurationError("lease_seconds and max_block must be > 0, max_wait >= 0")
         by_kind = {s.kind: s for s in ([scopes] if isinstance(scopes, Scope) else scopes)}
         self.clock: Clock = clock if clock is not None else SystemClock()
         self.backend: LimitBackend = backend if backend is not None else InProcessBackend()
@@ -132,6 +135,7 @@ class Governor:
         self.share = share
         self._max_block = max_block
         self._lease_seconds = float(lease_seconds)
+        self._max_wait = max_wait
         now = self.clock.monotonic()
         self._bound: list[_Bound] = []
         for limit in limits:
@@ -210,17 +214,33 @@ class Governor:
             waits.append(max(verdict.retry_at - now, 1e-6))
         return min(waits) if waits else None
 
-    def _refusal(self, verdict: Verdict, now: float) -> RateLimited:
+    def _deadline(self) -> float | None:
+        return None if self._max_wait is None else self.clock.time() + self._max_wait
+
+    def _left(self, deadline: float | None) -> float | None:
+        return None if deadline is None else max(deadline - self.clock.time(), 0.0)
+
+    def _plan(self, verdict: Verdict, now: float, deadline: float | None) -> float | None:
+        """How long the head waits after a refusal; raise when that breaks ``max_wait``."""
+        timeout = self._timeout(verdict, now)
+        if deadline is None:
+            return timeout
+        if now >= deadline or (verdict.retry_at is not None and verdict.retry_at > deadline):
+            raise self._refusal(verdict, now, note=f" (max_wait={self._max_wait:g}s)")
+        return deadline - now if timeout is None else min(timeout, deadline - now)
+
+    def _refusal(self, verdict: Verdict, now: float, note: str = "") -> RateLimited:
         names = ", ".join(b.limit.name for b in self._bound)
         scopes = ", ".join(sorted({b.scope.key for b in self._bound}))
         what = {
             "blocked": "the vendor asked to wait (Retry-After)",
             "window": "the request window is full",
             "concurrency": "every concurrency slot is in use",
+            "max_wait": f"no admission within max_wait={self._max_wait}s",
         }.get(verdict.reason, "no capacity")
         retry_at = verdict.retry_at
         return RateLimited(
-            f"governor refused the attempt: {what} [{names}] for {scopes}",
+            f"governor refused the attempt: {what}{note} [{names}] for {scopes}",
             retry_after=None if retry_at is None else max(retry_at - now, 0.0),
             retry_at=None if retry_at is None else datetime.fromtimestamp(retry_at, UTC),
             retryable=True,
@@ -282,7 +302,8 @@ class Governor:
         With ``wait=False`` it never sleeps: it admits at once or raises
         :class:`~erpsa_sdk.errors.RateLimited` whose ``retry_at`` is the earliest time a retry
         can be admitted (``None`` when only a running request finishing can free a slot).
-        Waiters are admitted first come, first served.
+        Waiters are admitted first come, first served; with ``max_wait`` set, a waiter that
+        would be admitted later than that raises ``RateLimited`` as soon as that is known.
         """
         if not wait:
             now, member = self.clock.time(), self._member()
@@ -292,10 +313,13 @@ class Governor:
             if verdict.admitted:
                 return self._admitted_as(verdict, now, member)
             raise self._refusal(verdict, now)
+        deadline = self._deadline()
         ticket = self._join_queue()
         try:
             while True:
-                self.clock.wait(lambda: ticket.go)
+                if not self.clock.wait(lambda: ticket.go, self._left(deadline)):
+                    now = self.clock.time()
+                    raise self._refusal(Verdict(False, reason="max_wait"), now)
                 ticket.go = False
                 if not self._is_head(ticket):
                     continue
@@ -307,7 +331,7 @@ class Governor:
                 if verdict.admitted:
                     self._pass_on(ticket, verdict)
                     return self._admitted_as(verdict, now, member)
-                timeout = self._timeout(verdict, now)
+                timeout = self._plan(verdict, now, deadline)
                 if not self.clock.wait(lambda: ticket.go, timeout):
                     ticket.go = True  # timed out: time to look again
         except BaseException:
@@ -346,10 +370,13 @@ class Governor:
             if verdict.admitted:
                 return self._admitted_as(verdict, now, member)
             raise self._refusal(verdict, now)
+        deadline = self._deadline()
         ticket = self._join_queue()
         try:
             while True:
-                await self.clock.await_for(lambda: ticket.go)
+                if not await self.clock.await_for(lambda: ticket.go, self._left(deadline)):
+                    now = self.clock.time()
+                    raise self._refusal(Verdict(False, reason="max_wait"), now)
                 ticket.go = False
                 if not self._is_head(ticket):
                     continue
@@ -361,7 +388,7 @@ class Governor:
                 if verdict.admitted:
                     self._pass_on(ticket, verdict)
                     return self._admitted_as(verdict, now, member)
-                timeout = self._timeout(verdict, now)
+                timeout = self._plan(verdict, now, deadline)
                 if not await self.clock.await_for(lambda: ticket.go, timeout):
                     ticket.go = True
         except BaseException:

@@ -20,6 +20,9 @@ import pytest
 from erpsa_sdk.clock import SimClock
 from erpsa_sdk.limits import Concurrency, Governor, Limit, Scope, ScopeKind
 
+# A deadlock under SimClock would otherwise hang until the global timeout.
+pytestmark = pytest.mark.timeout(120)
+
 VENDOR_LIMIT = 5
 SERVICE_TIME = 0.02
 REDRAW_EVERY = 5.0

@@ -29,6 +29,9 @@ from erpsa_sdk.limits import (
 )
 from tests.erpsa_sdk.limits._windows import most_in_any_window
 
+# A deadlock under SimClock would otherwise hang until the global timeout.
+pytestmark = pytest.mark.timeout(120)
+
 ACCOUNT = Scope.account("TSTDRV1")
 
 
@@ -446,3 +449,56 @@ def test_a_backend_failure_on_release_does_not_hide_the_answer(
         gov.release(permit, throttled=True, retry_after=None)
     assert "lease will expire" in caplog.text
     assert gov.caps == {"account:concurrency-2": 1}  # the throttle signal still counted
+
+
+def test_max_wait_is_a_retry_budget() -> None:
+    clock = SimClock(autojump=True)
+    gov = Governor(
+        [Limit(Concurrency(1), ScopeKind.ACCOUNT)], scopes=ACCOUNT, clock=clock, max_wait=20
+    )
+    held = gov.acquire()
+    gov.release(held, throttled=True, retry_after=600)  # a long Retry-After
+    with pytest.raises(RateLimited) as caught:
+        gov.acquire()
+    assert clock.monotonic() == 0.0  # known at once: no point in waiting 20 s first
+    assert caught.value.retry_after == pytest.approx(600)
+    clock.sleep(600)
+    held = gov.acquire()  # a slot held by someone else, release time unknown
+    with pytest.raises(RateLimited, match="max_wait"):
+        gov.acquire()
+    assert clock.monotonic() == pytest.approx(620)
+
+
+def test_max_wait_applies_to_async_waiters_queued_behind_others() -> None:
+    clock = SimClock(autojump=True)
+    gov = Governor(
+        [Limit(Concurrency(1), ScopeKind.ACCOUNT)], scopes=ACCOUNT, clock=clock, max_wait=5
+    )
+
+    async def main() -> list[str]:
+        # Not registered: it only gathers the waiters (a registered task awaiting anything
+        # but the clock counts as busy and would hold time still).
+        held = await gov.aacquire()
+        results = await asyncio.gather(
+            *(clock.create_task(gov.aacquire()) for _ in range(3)), return_exceptions=True
+        )
+        await gov.arelease(held, throttled=False, retry_after=None)
+        return [type(r).__name__ for r in results]
+
+    assert asyncio.run(main()) == ["RateLimited"] * 3
+    assert clock.monotonic() == pytest.approx(5)
+
+
+def test_a_refusal_never_carries_the_token() -> None:
+    token = "eyJhbGciOiJSUzI1NiJ9.very-secret"
+    gov = Governor(
+        [Limit(Reactive(1), ScopeKind.TOKEN_ENDPOINT)],
+        scopes=Scope.token_endpoint(token, "workspaces"),
+        clock=SimClock(),
+    )
+    gov.acquire(wait=False)
+    with pytest.raises(RateLimited) as caught:
+        gov.acquire(wait=False)
+    assert token not in str(caught.value)
+    assert token not in repr(gov)
+    assert "workspaces" in str(caught.value)

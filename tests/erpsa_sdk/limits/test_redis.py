@@ -23,6 +23,9 @@ from erpsa_sdk.limits import Concurrency, Governor, Limit, RedisBackend, Scope, 
 from erpsa_sdk.limits import ScopeKind as K
 from tests.erpsa_sdk.limits._windows import most_in_any_window
 
+# A deadlock under SimClock would otherwise hang until the global timeout.
+pytestmark = pytest.mark.timeout(120)
+
 SRC = str(Path(erpsa_sdk.__file__).resolve().parents[1])
 ACCOUNT = Scope.account("TSTDRV1")
 
@@ -227,3 +230,12 @@ def test_missing_redis_package_names_the_extra(monkeypatch: pytest.MonkeyPatch) 
 def test_redis_backend_needs_somewhere_to_connect() -> None:
     with pytest.raises(ConfigurationError, match="url or a client"):
         RedisBackend()
+
+
+def test_importing_limits_does_not_import_redis() -> None:
+    code = "import sys, erpsa_sdk.limits; print('redis' in sys.modules)"
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([SRC, os.environ.get("PYTHONPATH", "")])}
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True
+    )
+    assert out.stdout.strip() == "False"
