@@ -309,10 +309,11 @@ class NetSuiteConnector(Connector):
         """Existing records whose declared natural key fields equal the values given."""
         name = _name(model)
         spec = spec_for(name)
-        unknown = [k for k in natural_key if k not in spec.natural_keys]
+        declared = self.capabilities.of(name).natural_keys
+        unknown = [k for k in natural_key if k not in declared or k not in spec.natural_keys]
         if not natural_key or unknown:
             raise ConfigurationError(
-                f"{name} matches on {sorted(spec.natural_keys)}, not {sorted(natural_key)}"
+                f"{name} matches on {sorted(declared)}, not {sorted(natural_key)}"
             )
         where = " AND ".join(f"{spec.natural_keys[k]} = ?" for k in natural_key)
         rows = self.client.suiteql(

@@ -14,7 +14,7 @@ import random
 import secrets
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, timedelta
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from functools import wraps
 from typing import Any, ClassVar, Literal
@@ -970,7 +970,8 @@ class NetSuiteSimulator(Simulator):
     def _coerce_field(self, spec: FieldSpec, value: Any) -> Any:
         if value is None:
             return None
-        shown = value if isinstance(value, str) else json.dumps(value)
+        shown_value = value.get("id", value) if isinstance(value, dict) else value
+        shown = shown_value if isinstance(shown_value, str) else json.dumps(shown_value)
         bad = NsError(
             400,
             "INVALID_CONTENT",
@@ -1278,7 +1279,8 @@ def table_type(name: str) -> RecordType:
 
 
 def _seed(sim: NetSuiteSimulator, rng: random.Random) -> None:
-    t0 = datetime(2026, 1, 1, tzinfo=UTC)
+    # Master data exists a day before the simulator starts, so the first read sees it.
+    t0 = (sim.clock.now() - timedelta(days=1)).astimezone(UTC).replace(microsecond=0)
 
     def put(record_type: str, **values: Any) -> None:
         sim.table(record_type).insert({"isinactive": False, **values}, at=t0)
