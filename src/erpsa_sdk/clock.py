@@ -176,24 +176,49 @@ class SystemClock(_Waiting):
         self._init_waiting()
 
     def now(self) -> datetime:
-        """The current time as an aware UTC datetime."""
+        """The current time as an aware UTC datetime.
+
+        Example:
+            >>> SystemClock().now().utcoffset()
+            datetime.timedelta(0)
+        """
         return datetime.now(UTC)
 
     def time(self) -> float:
-        """The current time as POSIX seconds."""
+        """The current time as POSIX seconds.
+
+        Example:
+            >>> SystemClock().time() > 1_700_000_000
+            True
+        """
         return time.time()
 
     def monotonic(self) -> float:
-        """Seconds on the operating system's monotonic clock."""
+        """Seconds on the operating system's monotonic clock.
+
+        Example:
+            >>> clock = SystemClock()
+            >>> clock.monotonic() <= clock.monotonic()
+            True
+        """
         return time.monotonic()
 
     def sleep(self, seconds: float) -> None:
-        """Block the calling thread for ``seconds`` (nothing for zero or less)."""
+        """Block the calling thread for ``seconds`` (nothing for zero or less).
+
+        Example:
+            >>> SystemClock().sleep(0)
+        """
         if seconds > 0:
             time.sleep(seconds)
 
     async def asleep(self, seconds: float) -> None:
-        """Suspend the calling task for ``seconds``."""
+        """Suspend the calling task for ``seconds``.
+
+        Example:
+            >>> import asyncio
+            >>> asyncio.run(SystemClock().asleep(0))
+        """
         await asyncio.sleep(max(seconds, 0.0))
 
     def wait(self, condition: Callable[[], bool], timeout: float | None = None) -> bool:
@@ -322,15 +347,31 @@ class SimClock(_Waiting):
     # -- telling the time --------------------------------------------------------------------
 
     def now(self) -> datetime:
-        """The simulated time as an aware UTC datetime."""
+        """The simulated time as an aware UTC datetime.
+
+        Example:
+            >>> SimClock().now().isoformat()
+            '2026-01-01T00:00:00+00:00'
+        """
         return datetime.fromtimestamp(self._epoch + self._offset, UTC)
 
     def time(self) -> float:
-        """The simulated time as POSIX seconds."""
+        """The simulated time as POSIX seconds.
+
+        Example:
+            >>> from datetime import UTC, datetime
+            >>> SimClock(datetime(2030, 1, 1, tzinfo=UTC)).time()
+            1893456000.0
+        """
         return self._epoch + self._offset
 
     def monotonic(self) -> float:
-        """Simulated seconds since the clock was created."""
+        """Simulated seconds since the clock was created.
+
+        Example:
+            >>> SimClock().monotonic()
+            0.0
+        """
         return self._offset
 
     @property

@@ -98,11 +98,22 @@ class AdaptiveLimit:
 
     @property
     def cap(self) -> int:
-        """The number admitted right now: the level rounded down, at least 1."""
+        """The number admitted right now: the level rounded down, at least 1.
+
+        Example:
+            >>> AdaptiveLimit(5, step=1, policy=AimdPolicy(), now=0.0).cap
+            5
+        """
         return max(1, math.floor(self.level))
 
     def admitted(self, *, in_use: int) -> None:
-        """Record an admission that left ``in_use`` of the cap in use (saturation tracking)."""
+        """Record an admission that left ``in_use`` of the cap in use (saturation tracking).
+
+        Only a level that was used in full can prove it is safe to grow.
+
+        Example:
+            >>> AdaptiveLimit(5, step=1, policy=AimdPolicy(), now=0.0).admitted(in_use=5)
+        """
         if in_use >= self.cap:
             self._saturated = True
 
@@ -110,6 +121,11 @@ class AdaptiveLimit:
         """Record a clean answer; grow one step if a clean, saturated period has passed.
 
         Returns whether the cap may have grown.
+
+        Example:
+            >>> level = AdaptiveLimit(5, step=1, policy=AimdPolicy(), now=0.0)
+            >>> level.succeeded(now=1.0)  # already at the share: nothing to grow
+            False
         """
         self._clean += 1
         if self.level >= self.ceiling or not self._saturated or self._clean < self.cap:
@@ -138,6 +154,13 @@ class AdaptiveLimit:
 
         ``in_flight`` is how many other requests under this limit were in flight (accepted)
         when the signal came, when known. Returns whether the level was cut.
+
+        Example:
+            >>> level = AdaptiveLimit(6, step=1, policy=AimdPolicy(), now=0.0)
+            >>> level.throttled(now=1.0, admitted_epoch=level.epoch, in_flight=5)
+            True
+            >>> level.cap, level.safe
+            (3, 5)
         """
         if admitted_epoch < self.epoch:
             return False  # admitted before the last cut: same congestion event

@@ -172,7 +172,15 @@ class InProcessBackend:
     def acquire(
         self, specs: Sequence[LimitSpec], *, now: float, member: str, block_key: str
     ) -> Verdict:
-        """Admit and record ``member`` under every spec, or refuse without recording anything."""
+        """Admit and record ``member`` under every spec, or refuse without recording anything.
+
+        Example:
+            >>> backend, spec = InProcessBackend(), LimitSpec("k", "window", 1, 10.0)
+            >>> backend.acquire([spec], now=0.0, member="a", block_key="b").admitted
+            True
+            >>> backend.acquire([spec], now=5.0, member="b", block_key="b").retry_at
+            10.0
+        """
         with self._lock:
             until = self._blocks.get(block_key)
             if until is not None and until > now:
@@ -210,7 +218,15 @@ class InProcessBackend:
             return Verdict(True, tuple(n + 1 for n in used))
 
     def release(self, specs: Sequence[LimitSpec], *, now: float, member: str) -> None:
-        """Free ``member``'s concurrency leases and wake subscribed governors."""
+        """Free ``member``'s concurrency leases and wake subscribed governors.
+
+        Example:
+            >>> backend, spec = InProcessBackend(), LimitSpec("k", "concurrency", 1, 60.0)
+            >>> _ = backend.acquire([spec], now=0.0, member="a", block_key="b")
+            >>> backend.release([spec], now=1.0, member="a")
+            >>> backend.acquire([spec], now=1.0, member="c", block_key="b").admitted
+            True
+        """
         with self._lock:
             for spec in specs:
                 if spec.kind == "concurrency" and spec.key in self._keys:
@@ -222,7 +238,14 @@ class InProcessBackend:
                 callback()
 
     def block(self, block_key: str, *, until: float, now: float) -> None:
-        """Refuse every admission under ``block_key`` until ``until``."""
+        """Refuse every admission under ``block_key`` until ``until``.
+
+        Example:
+            >>> backend, spec = InProcessBackend(), LimitSpec("k", "concurrency", 5, 60.0)
+            >>> backend.block("b", until=30.0, now=0.0)
+            >>> backend.acquire([spec], now=10.0, member="a", block_key="b").reason
+            'blocked'
+        """
         with self._lock:
             if self._blocks.get(block_key, -1.0) < until:
                 self._blocks[block_key] = until
@@ -230,19 +253,44 @@ class InProcessBackend:
     async def aacquire(
         self, specs: Sequence[LimitSpec], *, now: float, member: str, block_key: str
     ) -> Verdict:
-        """Async twin of :meth:`acquire` (never blocks: the lock is only held to count)."""
+        """Async twin of :meth:`acquire` (never blocks: the lock is only held to count).
+
+        Example:
+            >>> import asyncio
+            >>> backend, spec = InProcessBackend(), LimitSpec("k", "concurrency", 1, 60.0)
+            >>> asyncio.run(backend.aacquire([spec], now=0, member="a", block_key="b")).used
+            (1,)
+        """
         return self.acquire(specs, now=now, member=member, block_key=block_key)
 
     async def arelease(self, specs: Sequence[LimitSpec], *, now: float, member: str) -> None:
-        """Async twin of :meth:`release`."""
+        """Async twin of :meth:`release`.
+
+        Example:
+            >>> import asyncio
+            >>> asyncio.run(InProcessBackend().arelease([], now=0.0, member="a"))
+        """
         self.release(specs, now=now, member=member)
 
     async def ablock(self, block_key: str, *, until: float, now: float) -> None:
-        """Async twin of :meth:`block`."""
+        """Async twin of :meth:`block`.
+
+        Example:
+            >>> import asyncio
+            >>> asyncio.run(InProcessBackend().ablock("b", until=5.0, now=0.0))
+        """
         self.block(block_key, until=until, now=now)
 
     def subscribe(self, callback: Callable[[], None]) -> None:
-        """Call ``callback`` after each release (held weakly when it is a bound method)."""
+        """Call ``callback`` after each release (held weakly when it is a bound method).
+
+        Example:
+            >>> backend, seen = InProcessBackend(), []
+            >>> backend.subscribe(lambda: seen.append("released"))
+            >>> backend.release([], now=0.0, member="a")
+            >>> seen
+            ['released']
+        """
         with self._lock:
             if hasattr(callback, "__self__"):
                 self._listeners.append(weakref.WeakMethod(callback))

@@ -184,7 +184,16 @@ class Governor:
 
     @property
     def in_flight(self) -> int:
-        """Permits this governor handed out and has not had back yet."""
+        """Permits this governor handed out and has not had back yet.
+
+        Example:
+            >>> from erpsa_sdk.limits import Concurrency, Governor, Limit, Scope, ScopeKind
+            >>> limits = [Limit(Concurrency(3), ScopeKind.ACCOUNT)]
+            >>> gov = Governor(limits, scopes=Scope.account("A"))
+            >>> permit = gov.acquire()
+            >>> gov.in_flight
+            1
+        """
         return len(self._in_flight)
 
     def _cap(self, bound: _Bound) -> int:
@@ -304,6 +313,16 @@ class Governor:
         can be admitted (``None`` when only a running request finishing can free a slot).
         Waiters are admitted first come, first served; with ``max_wait`` set, a waiter that
         would be admitted later than that raises ``RateLimited`` as soon as that is known.
+
+        Example:
+            >>> from erpsa_sdk.clock import SimClock
+            >>> from erpsa_sdk.limits import Governor, Limit, Scope, ScopeKind, SlidingWindow
+            >>> clock = SimClock(autojump=True)
+            >>> gov = Governor([Limit(SlidingWindow(1, 30), ScopeKind.ACCOUNT)],
+            ...                scopes=Scope.account("A"), clock=clock)
+            >>> first, second = gov.acquire(), gov.acquire()  # the second waits 30 s
+            >>> second.admitted_at - first.admitted_at
+            30.0
         """
         if not wait:
             now, member = self.clock.time(), self._member()
@@ -344,6 +363,15 @@ class Governor:
 
         Releasing the same permit twice does nothing the second time. If the backend cannot be
         reached, the failure is logged, not raised: the slot's lease expires by itself.
+
+        Example:
+            >>> from erpsa_sdk.clock import SimClock
+            >>> from erpsa_sdk.limits import Concurrency, Governor, Limit, Scope, ScopeKind
+            >>> gov = Governor([Limit(Concurrency(4), ScopeKind.ACCOUNT)],
+            ...                scopes=Scope.account("A"), clock=SimClock())
+            >>> gov.release(gov.acquire(), throttled=True, retry_after=None)  # a 429
+            >>> gov.caps
+            {'account:concurrency-4': 2}
         """
         if not self._forget(permit):
             return
@@ -361,7 +389,17 @@ class Governor:
     # -- async -----------------------------------------------------------------------------
 
     async def aacquire(self, *, wait: bool = True) -> Permit:
-        """Async twin of :meth:`acquire`."""
+        """Async twin of :meth:`acquire`.
+
+        Example:
+            >>> import asyncio
+            >>> from erpsa_sdk.limits import Concurrency, Governor, Limit, Scope, ScopeKind
+            >>> limits = [Limit(Concurrency(1), ScopeKind.ACCOUNT)]
+            >>> gov = Governor(limits, scopes=Scope.account("A"))
+            >>> permit = asyncio.run(gov.aacquire())
+            >>> gov.in_flight
+            1
+        """
         if not wait:
             now, member = self.clock.time(), self._member()
             verdict = await self.backend.aacquire(
@@ -397,7 +435,20 @@ class Governor:
             raise
 
     async def arelease(self, permit: Permit, *, throttled: bool, retry_after: float | None) -> None:
-        """Async twin of :meth:`release` (the backend call does not block the event loop)."""
+        """Async twin of :meth:`release` (the backend call does not block the event loop).
+
+        Example:
+            >>> import asyncio
+            >>> from erpsa_sdk.limits import Concurrency, Governor, Limit, Scope, ScopeKind
+            >>> limits = [Limit(Concurrency(1), ScopeKind.ACCOUNT)]
+            >>> gov = Governor(limits, scopes=Scope.account("A"))
+            >>> async def call() -> int:
+            ...     permit = await gov.aacquire()
+            ...     await gov.arelease(permit, throttled=False, retry_after=None)
+            ...     return gov.in_flight
+            >>> asyncio.run(call())
+            0
+        """
         if not self._forget(permit):
             return
         now = self.clock.time()

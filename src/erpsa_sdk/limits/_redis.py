@@ -264,7 +264,11 @@ class RedisBackend:
         """Nothing to subscribe to: other processes' releases are found by polling."""
 
     def close(self) -> None:
-        """Close the sync client this backend created (not one you passed in)."""
+        """Close the sync client this backend created (not one you passed in).
+
+        Example:
+            >>> RedisBackend("redis://127.0.0.1:6379/0").close()  # never connected: no-op
+        """
         if "sync" in self._owned and self._client is not None:
             self._client.close()
 
