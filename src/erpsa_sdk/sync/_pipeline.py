@@ -136,7 +136,7 @@ def source_version(obj: BaseModel) -> SourceVersion:
         ) from None
 
 
-def _tenant_of(connector: Connector, given: str | None) -> str:
+def _tenant_of(connector: Connector, given: str | None, role: str) -> str:
     if given:
         return given
     for holder in (connector, getattr(connector, "settings", None)):
@@ -144,7 +144,8 @@ def _tenant_of(connector: Connector, given: str | None) -> str:
         if isinstance(tenant, str) and tenant:
             return tenant
     raise ConfigurationError(
-        f"cannot tell the tenant of connector {connector.name!r}; pass target_tenant="
+        f"cannot tell the tenant of {role} connector {connector.name!r}; "
+        f"pass Pipeline({role}_tenant=...)"
     )
 
 
@@ -160,6 +161,7 @@ class Pipeline:
         types: canonical types to sync (default :data:`DEFAULT_TYPES`); they run in
             dependency order.
         target_tenant: the target's tenant, when the connector does not expose ``tenant``.
+        source_tenant: the source's tenant, when the connector does not expose ``tenant``.
         detect_deletions: look for source deletions (by ``read_deletions``, or by a complete
             enumeration for ``full_scan_only`` sources).
         keep_payload_for: types whose last written object is kept with the ledger head, so a
@@ -190,6 +192,7 @@ class Pipeline:
     namespace: str
     types: Sequence[type[BaseModel]] = DEFAULT_TYPES
     target_tenant: str | None = None
+    source_tenant: str | None = None
     detect_deletions: bool = True
     keep_payload_for: Sequence[type[BaseModel]] | None = None
     version_of: Callable[[BaseModel], SourceVersion] = source_version
@@ -197,19 +200,28 @@ class Pipeline:
         default_factory=lambda: dict(REFERENCE_FIELDS)
     )
     _connection: str = field(init=False, default="")
+    _source_connection: str = field(init=False, default="")
 
     def __post_init__(self) -> None:
         if not self.name:
             raise ConfigurationError("a pipeline needs a name")
         self.types = ordered_types(self.types)
         self._connection = target_connection(
-            self.target.name, _tenant_of(self.target, self.target_tenant)
+            self.target.name, _tenant_of(self.target, self.target_tenant, "target")
+        )
+        self._source_connection = target_connection(
+            self.source.name, _tenant_of(self.source, self.source_tenant, "source")
         )
 
     @property
     def target_connection(self) -> str:
         """The ledger's first key: ``<target connector>:<target tenant>``."""
         return self._connection
+
+    @property
+    def source_connection(self) -> str:
+        """``<source connector>:<source tenant>``: the source side of the crosswalk."""
+        return self._source_connection
 
     @property
     def target_tenant_name(self) -> str:

@@ -58,7 +58,7 @@ from erpsa_sdk.sync._crash import crash_point
 from erpsa_sdk.sync._guard import _STATE as _LEASE_STATE
 from erpsa_sdk.sync._guard import LeaseState, lease_guard
 from erpsa_sdk.sync._partition import PartitionedExecutor
-from erpsa_sdk.sync._pipeline import Pipeline, _tenant_of
+from erpsa_sdk.sync._pipeline import Pipeline
 from erpsa_sdk.sync._records import (
     BatchCommit,
     CrosswalkEntry,
@@ -327,7 +327,7 @@ class SyncRunner:
         self._stop = threading.Event()
         self._target = pipeline.target_connection
         self._target_system = pipeline.target.name
-        self._source_system = f"{pipeline.source.name}:{_tenant_of(pipeline.source, None)}"
+        self._source_system = pipeline.source_connection
 
     # -- public ------------------------------------------------------------------------------
     def stop(self) -> None:

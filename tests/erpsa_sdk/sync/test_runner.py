@@ -504,3 +504,17 @@ def source() -> FakeSource:
 @pytest.fixture
 def target() -> FakeTarget:
     return FakeTarget()
+
+
+def test_a_connector_without_a_tenant_needs_one_given(target: FakeTarget) -> None:
+    from erpsa_sdk.errors import ConfigurationError
+
+    source = FakeSource()
+    del source.tenant
+    with pytest.raises(ConfigurationError, match=r"source connector 'fakepsa'.*source_tenant"):
+        Pipeline("p", source=source, target=target, namespace=NS)
+    pipeline = Pipeline("p", source=source, target=target, namespace=NS, source_tenant="psa9")
+    assert (pipeline.source_connection, pipeline.target_connection) == (
+        "fakepsa:psa9",
+        "fakeerp:erp1",
+    )
