@@ -41,6 +41,7 @@ __all__ = [
     "ErrorCodes",
     "SuiteQLKeyset",
     "base_url",
+    "invalid_login_as_throttle",
     "parse_error",
     "realm",
 ]
@@ -168,6 +169,48 @@ def parse_error(
     if body is None and status >= 400:
         return None  # let the transport's generic classification describe it
     return ApiError(message, **fields)
+
+
+#: A 401 "Invalid login attempt" counts as throttling at most this often per request.
+MAX_LOGIN_THROTTLES = 2
+_LOGIN_THROTTLES = "erpsa_netsuite.login_throttles"
+
+
+def invalid_login_as_throttle(
+    error: ApiError | ResponseFormatError | None,
+    request: httpx2.Request,
+    *,
+    saturated: bool,
+) -> ApiError | ResponseFormatError | None:
+    """NetSuite sometimes answers over-concurrency with a slow 401 "Invalid login attempt".
+
+    Such a 401 counts as a throttle signal (a :class:`RateLimited` the governor hears) only
+    while the governor is at its in-flight limit, and at most :data:`MAX_LOGIN_THROTTLES`
+    times per request; otherwise it stays an :class:`AuthError`.
+
+    Example:
+        >>> req = httpx2.Request("GET", "https://a.example/x")
+        >>> login = AuthError("Invalid login attempt.", status=401, vendor_code="INVALID_LOGIN")
+        >>> [type(invalid_login_as_throttle(login, req, saturated=True)).__name__
+        ...  for _ in range(3)]
+        ['RateLimited', 'RateLimited', 'AuthError']
+        >>> type(invalid_login_as_throttle(login, httpx2.Request("GET", "https://a.example/y"),
+        ...                                saturated=False)).__name__
+        'AuthError'
+    """
+    if not (isinstance(error, AuthError) and error.vendor_code == "INVALID_LOGIN"):
+        return error
+    seen = int(request.extensions.get(_LOGIN_THROTTLES, 0))
+    if not saturated or seen >= MAX_LOGIN_THROTTLES:
+        return error
+    request.extensions[_LOGIN_THROTTLES] = seen + 1
+    return RateLimited(
+        "401 Invalid login attempt at the concurrency limit: treated as throttling "
+        f"({seen + 1} of {MAX_LOGIN_THROTTLES})",
+        status=401,
+        vendor_code="INVALID_LOGIN",
+        details=error.details,
+    )
 
 
 def is_response_format_error(error: BaseException) -> bool:

@@ -38,6 +38,7 @@ from erpsa_netsuite._core import (
     ErrorCodes,
     SuiteQLKeyset,
     base_url,
+    invalid_login_as_throttle,
     parse_error,
     realm,
 )
@@ -143,8 +144,14 @@ class _Core:
         self.error_codes = error_codes
         self.lock = threading.Lock()
 
+    #: ``() -> bool``: whether the governor is at its in-flight limit (set by the connector).
+    saturated: Callable[[], bool] | None = None
+
     def parser(self, response: httpx2.Response) -> Any:
-        return parse_error(response, self.error_codes)
+        error = parse_error(response, self.error_codes)
+        if self.saturated is not None and response.status_code == 401:
+            return invalid_login_as_throttle(error, response.request, saturated=self.saturated())
+        return error
 
     def strategy(
         self, type_name: str, extra_where: str = "", extra_params: Sequence[str] = ()

@@ -26,7 +26,7 @@ import httpx2
 from pydantic import BaseModel, Field, SecretStr, model_validator
 
 from erpsa_netsuite._core import ErrorCodes, realm
-from erpsa_netsuite.client import NetSuite, bearer
+from erpsa_netsuite.client import NetSuite
 from erpsa_netsuite.mapping import (
     SPECS,
     MappingError,
@@ -35,6 +35,7 @@ from erpsa_netsuite.mapping import (
     spec_for,
     to_record,
 )
+from erpsa_sdk.auth import StaticBearerAuth
 from erpsa_sdk.auth.presets import netsuite_m2m, netsuite_tba
 from erpsa_sdk.clock import Clock, SystemClock
 from erpsa_sdk.connector import (
@@ -174,8 +175,11 @@ class NetSuiteSettings(ConnectorSettings):
 
     def auth(self, clock: Clock | None = None) -> httpx2.Auth:
         """The ``httpx2.Auth`` for the configured credential."""
+        # 401s reach the connector's classifier (a 401 may be NetSuite's overload signal).
         if self.token is not None:
-            return bearer(self.token.get_secret_value())
+            return StaticBearerAuth(
+                self.token.get_secret_value(), tenant=self.tenant, raise_on_unauthorized=False
+            )
         if self.private_key is not None:
             assert self.client_id is not None
             assert self.certificate_id is not None
@@ -188,6 +192,7 @@ class NetSuiteSettings(ConnectorSettings):
                 algorithm=self.algorithm,
                 token_url=self._token_url(),
                 clock=clock,
+                raise_on_unauthorized=False,
             )
         assert self.consumer_key is not None
         assert self.consumer_secret is not None
@@ -199,6 +204,7 @@ class NetSuiteSettings(ConnectorSettings):
             consumer_secret=self.consumer_secret,
             token_id=self.token_id,
             token_secret=self.token_secret,
+            raise_on_unauthorized=False,
         )
 
     def _token_url(self) -> str | None:
@@ -262,6 +268,7 @@ class NetSuiteConnector(Connector):
             transport=transport,
             clock=self.clock,
         )
+        self.client.core.saturated = self._saturated
         self._capabilities = CAPABILITIES.model_copy(
             update={
                 "limits": (
@@ -273,6 +280,10 @@ class NetSuiteConnector(Connector):
                 )
             }
         )
+
+    def _saturated(self) -> bool:
+        caps = self.governor.caps.values()
+        return bool(caps) and self.governor.in_flight >= min(caps)
 
     @property
     def capabilities(self) -> Capabilities:

@@ -291,7 +291,7 @@ class NetSuiteSimulator(Simulator):
     ) -> None:
         self.config = config or SimConfig()
         self.tz = ZoneInfo(self.config.timezone)
-        self.background = 0
+        self.background: int | Callable[[float], int] = 0
         self._seed_wanted = seed_data
         self._idem: dict[str, SimResponse] = {}
         self._nonces: set[tuple[str, str]] = set()
@@ -570,8 +570,9 @@ class NetSuiteSimulator(Simulator):
                 return row
         return None
 
-    def set_background_load(self, slots: int) -> None:
-        """Requests other integrations hold on the account's concurrency limit."""
+    def set_background_load(self, slots: int | Callable[[float], int]) -> None:
+        """Requests other integrations hold on the account's concurrency limit: a number, or
+        a function of the clock's ``monotonic()`` seconds (a load that changes over time)."""
         with self._lock:
             self.background = slots
 
@@ -580,7 +581,9 @@ class NetSuiteSimulator(Simulator):
     def _admit(self) -> SimResponse | None:
         with self._lock:
             limit = self.concurrency_limit
-            if limit is not None and self._in_flight + self.background >= limit:
+            load = self.background
+            others = load(self.clock.monotonic()) if callable(load) else load
+            if limit is not None and self._in_flight + others >= limit:
                 self.stats.limit_violations += 1
                 return self._throttled("concurrency limit exceeded", 0.0)
             return super()._admit()

@@ -11,7 +11,7 @@ import pytest
 from erpsa_netsuite import NetSuiteConnector, NetSuiteSettings, connector
 from erpsa_netsuite.simulator import CustomField, NetSuiteSimulator, SimConfig
 from erpsa_sdk.clock import SimClock
-from erpsa_sdk.errors import ConfigurationError, PostedRecordError, ValidationFailed
+from erpsa_sdk.errors import AuthError, ConfigurationError, PostedRecordError, ValidationFailed
 from erpsa_sdk.models import (
     EntityKey,
     Invoice,
@@ -271,3 +271,33 @@ def test_the_connector_authenticates_with_m2m_and_tba(method: str) -> None:
     assert [le.name for le in conn.read(LegalEntity)][:1] == ["Parent Company"]
     refused = [k for k in sim.stats.by_route if k.startswith(("auth refused", "token refused"))]
     assert refused == []
+
+
+def _overloaded(max_concurrency: int, busy_until: float) -> tuple[NetSuiteSimulator, Any]:
+    clock = SimClock(autojump=True)
+    sim = NetSuiteSimulator(seed=1, clock=clock, config=SimConfig(invalid_login_on_overload=True))
+    start = clock.monotonic()
+    sim.set_background_load(lambda t: 5 if t - start < busy_until else 0)
+    conn = _conn(sim, clock, max_concurrency=max_concurrency)
+    return sim, conn
+
+
+def test_invalid_login_at_the_concurrency_limit_is_throttling_at_most_twice() -> None:
+    sim, conn = _overloaded(max_concurrency=1, busy_until=1e9)
+    before = sim.stats.requests
+    with pytest.raises(AuthError):
+        conn.lookup(TimeEntry, entity_key=EntityKey.parse("ek1:a:psa:t:time_entry:1"))
+    assert sim.stats.requests - before == 3  # two throttles, then the 401 stands
+
+
+def test_invalid_login_that_clears_is_retried_as_a_throttle() -> None:
+    _sim, conn = _overloaded(max_concurrency=1, busy_until=0.001)
+    assert conn.lookup(TimeEntry, entity_key=EntityKey.parse("ek1:a:psa:t:time_entry:1")) is None
+
+
+def test_invalid_login_below_the_limit_is_an_auth_error_at_once() -> None:
+    sim, conn = _overloaded(max_concurrency=5, busy_until=1e9)
+    before = sim.stats.requests
+    with pytest.raises(AuthError):
+        conn.lookup(TimeEntry, entity_key=EntityKey.parse("ek1:a:psa:t:time_entry:1"))
+    assert sim.stats.requests - before == 1
