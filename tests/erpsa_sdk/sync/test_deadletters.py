@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import given
@@ -16,7 +19,7 @@ from erpsa_sdk.errors import (
     ValidationFailed,
 )
 from erpsa_sdk.mapping import parse_config
-from erpsa_sdk.sync import BatchCommit, DeadLetter, SQLiteStateStore
+from erpsa_sdk.sync import BatchCommit, DeadLetter, PostgresStateStore, SQLiteStateStore
 from erpsa_sdk.sync.deadletters import (
     DEFAULT_OWNERS,
     DeadLetterQueue,
@@ -81,8 +84,23 @@ def test_transactional_types_cannot_have_natural_keys() -> None:
 
 
 # -- the queue ----------------------------------------------------------------------------------
-def test_queue_state_attempts_and_first_last_seen(tmp_path: Path) -> None:
-    store = SQLiteStateStore(tmp_path / "s.db")
+@pytest.fixture(params=["sqlite", "postgres"])
+def any_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Any]:
+    if request.param == "sqlite":
+        store: Any = SQLiteStateStore(tmp_path / "s.db")
+        yield store
+        store.close()
+        return
+    url = request.getfixturevalue("postgres_url")
+    schema = f"erpsa_dlq_{uuid.uuid4().hex[:12]}"
+    store = PostgresStateStore(url, schema=schema)
+    yield store
+    store.close()
+    PostgresStateStore(url, schema=schema).drop_schema()
+
+
+def test_queue_state_attempts_and_first_last_seen(any_store: Any) -> None:
+    store = any_store
     lease = store.acquire_lease("p", holder="me", ttl=30)
     store.commit_batch(
         lease,
