@@ -77,6 +77,7 @@ from erpsa_sdk.sync.deadletters import (
     INVALID_SOURCE_RECORD,
     UNRESOLVED_REFERENCE,
     RecordPolicy,
+    lookup_scope,
     prepare_record,
     reference_unmatched,
     rejects_record,
@@ -420,20 +421,34 @@ class SyncRunner:
 
     # -- lease and signals --------------------------------------------------------------------
     def _heartbeat(self, run: _Run, done: threading.Event) -> None:
+        # Real time on purpose: a simulated clock must not jump just because this thread waits.
         interval = max(self.lease_ttl / 3, 0.05)
         while not done.wait(interval):
             try:
-                run.lease = self.store.renew_lease(run.lease, ttl=self.lease_ttl)
-                if run.guard is not None:
-                    run.guard.lease = run.lease
-            except LeaseLost as exc:
-                run.lost = exc
-                if run.guard is not None:
-                    run.guard.lost = exc
-                self._stop.set()
+                self._renew(run)
+            except LeaseLost:
                 return
             except Exception:  # a database hiccup: the next beat tries again
                 logger.warning("lease renewal failed", exc_info=True)
+
+    def _renew(self, run: _Run) -> None:
+        try:
+            run.lease = self.store.renew_lease(run.lease, ttl=self.lease_ttl)
+        except LeaseLost as exc:
+            run.lost = exc
+            if run.guard is not None:
+                run.guard.lost = exc
+            self._stop.set()
+            raise
+        if run.guard is not None:
+            run.guard.lease = run.lease
+
+    def _renew_if_due(self, run: _Run) -> None:
+        """Renew when a third of the TTL has passed by the runner's clock (the heartbeat runs
+        on real time; a simulated clock can move faster, and a frozen worker learns here,
+        before it sends anything, whether its lease was taken over)."""
+        if self.clock.time() > run.lease.expires_at - 2 * self.lease_ttl / 3:
+            self._renew(run)
 
     def _install_signals(self) -> Callable[[], None]:
         if not self.handle_signals or threading.current_thread() is not threading.main_thread():
@@ -846,6 +861,7 @@ class SyncRunner:
             ),
         )
         crash_point("after_checkpoint")
+        self._renew_if_due(run)
         if batch.items:
             logger.info(
                 "batch committed",
@@ -1026,7 +1042,8 @@ class SyncRunner:
         if prior is not None and prior.status.settled:
             return _JobResult(wkey, counts=("already_written",))
         if self.validate:
-            problems = self._call(run, lambda: target.validate(obj, refs=refs))
+            with lookup_scope(run):  # validate()'s look-ups are cached for the run
+                problems = self._call(run, lambda: target.validate(obj, refs=refs))
             if problems:
                 return self._park(
                     run,
@@ -1113,6 +1130,9 @@ class SyncRunner:
         """
         for attempt in range(1, 6):
             if write:
+                # Renew when due (a worker that was frozen finds out here that it was taken
+                # over), then refuse to send if the lease has lapsed all the same.
+                self._renew_if_due(run)
                 lease_guard()
             try:
                 return fn()

@@ -39,12 +39,16 @@ Examples:
 
 from __future__ import annotations
 
+import threading
 import uuid
-from collections.abc import Iterable, Mapping, Sequence
+import weakref
+from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from pydantic import BaseModel, ValidationError
 
@@ -68,6 +72,8 @@ from erpsa_sdk.sync._records import CrosswalkEntry, DeadLetter, LedgerStatus
 if TYPE_CHECKING:
     from erpsa_sdk.sync._runner import SyncRunner, _Batch, _Run
 
+T = TypeVar("T")
+
 __all__ = [
     "AMBIGUOUS_MATCH",
     "INVALID_SOURCE_RECORD",
@@ -82,6 +88,8 @@ __all__ = [
     "RecordPolicy",
     "ReplayResult",
     "UnmappedValue",
+    "cached_lookup",
+    "lookup_scope",
     "reference_unmatched",
     "rejects_record",
     "replay",
@@ -348,6 +356,74 @@ class RecordPolicy:
     def owner_for(self, reason: str) -> str:
         """The owner role of a dead-letter reason."""
         return self.owners.owner_for(reason)
+
+
+# -- validation look-ups cached for the run -----------------------------------------------------
+class _LookupCache:
+    def __init__(self) -> None:
+        self.values: dict[Hashable, Any] = {}
+        self.lock = threading.Lock()
+        self.hits = 0
+
+
+_LOOKUPS: ContextVar[_LookupCache | None] = ContextVar("erpsa_validation_lookups", default=None)
+_RUN_CACHES: weakref.WeakKeyDictionary[Any, _LookupCache] = weakref.WeakKeyDictionary()
+_RUN_CACHES_LOCK = threading.Lock()
+
+
+def cached_lookup(key: Hashable, compute: Callable[[], T]) -> T:
+    """A look-up a connector's ``validate()`` makes (a period's status, a referenced record,
+    the tenant's required fields), computed once per sync run.
+
+    Inside a run the runner's validation scope is active and the answer is shared by every
+    writer thread of the run; outside one (a direct call) ``compute`` simply runs. A look-up
+    that raises is not cached. Keys should name the vendor and what is looked up.
+
+    Examples:
+        >>> calls = []
+        >>> def period_status():
+        ...     calls.append(1)
+        ...     return "open"
+        >>> with lookup_scope():
+        ...     cached_lookup(("acmeerp", "period", "2026-10"), period_status)
+        ...     cached_lookup(("acmeerp", "period", "2026-10"), period_status)
+        'open'
+        'open'
+        >>> len(calls)
+        1
+    """
+    cache = _LOOKUPS.get()
+    if cache is None:
+        return compute()
+    with cache.lock:
+        if key in cache.values:
+            cache.hits += 1
+            return cast(T, cache.values[key])
+    value = compute()  # outside the lock: look-ups are network calls
+    with cache.lock:
+        return cast(T, cache.values.setdefault(key, value))
+
+
+@contextmanager
+def lookup_scope(owner: Any = None) -> Iterator[None]:
+    """Make :func:`cached_lookup` cache for ``owner`` (a run: one cache per run object), or for
+    this block only when ``owner`` is ``None``.
+
+    Examples:
+        >>> with lookup_scope():
+        ...     cached_lookup("k", lambda: 1) + cached_lookup("k", lambda: 2)
+        2
+    """
+    if owner is None:
+        cache = _LookupCache()
+    else:
+        with _RUN_CACHES_LOCK:
+            cache = _RUN_CACHES.setdefault(owner, _LookupCache())
+    token = _LOOKUPS.set(cache)
+    try:
+        yield
+    finally:
+        _LOOKUPS.reset(token)
 
 
 # -- the runner's map-and-match step ----------------------------------------------------------
@@ -821,7 +897,8 @@ def _replay_one(
     if problem is not None:
         return fail(f"{problem}: the referenced record still matches nothing at the target")
     if runner.validate:
-        problems = runner._call(run, lambda: target.validate(obj, refs=refs))
+        with lookup_scope(run):
+            problems = runner._call(run, lambda: target.validate(obj, refs=refs))
         if problems:
             codes = validation_failed(*(p.code for p in problems))
             return fail(f"{codes}: " + "; ".join(p.message for p in problems))

@@ -3,6 +3,11 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
+
+import pytest
+
+from erpsa_sdk.sync.deadletters import cached_lookup, lookup_scope
 
 from .acme_pipeline import AcmeEnv, config_text
 
@@ -83,3 +88,49 @@ def test_validation_lookups_see_open_periods_again(tmp_path: Path) -> None:
     # Parked records wait for a person (replay), they are not resent by the next run.
     assert env.writes("/time-entries") == []
     assert len(env.letters()) == parked
+
+
+def test_validation_lookups_are_cached_for_the_run(tmp_path: Path) -> None:
+    """A connector whose validate() uses cached_lookup asks each look-up once per run."""
+    env = AcmeEnv(tmp_path, config_text(types=TYPES))
+    runner = env.runner(workers=8)
+    client = runner.pipeline.target._client  # type: ignore[attr-defined]
+    plain = client.request
+
+    def request(method: str, path: str, **kwargs: Any) -> Any:
+        if method == "GET":  # only validate()'s look-ups run inside the runner's scope
+            return cached_lookup(("acmeerp", path), lambda: plain(method, path, **kwargs))
+        return plain(method, path, **kwargs)
+
+    client.request = request
+    report = runner.run_once()
+    assert report.ok, report.error
+    periods = [p for m, p, _ in env.requests if m == "GET" and p.startswith("/api/periods/")]
+    assert sorted(periods) == ["/api/periods/2026-10", "/api/periods/2026-11"]  # 60 entries
+    lookups = [p for m, p, _ in env.requests if m == "GET" and p.startswith("/api/employees/")]
+    assert len(lookups) == len(set(lookups))
+
+    # The next run looks again: a period may have closed in between.
+    env.erp_sim.admin.close_period("2026-11")
+    first = env.psa_sim.admin.rows("time_entries")[0]["data"]
+    env.psa_sim.admin.insert("time_entries", {**first, "date": "2026-11-10"})
+    env.clock.advance(60)
+    env.requests.clear()
+    runner2 = env.runner()
+    plain = runner2.pipeline.target._client.request  # type: ignore[attr-defined]
+    runner2.pipeline.target._client.request = request  # type: ignore[attr-defined]
+    assert runner2.run_once().ok
+    assert {d.reason for d in env.letters()} == {"validation_failed:period_closed"}
+
+
+def test_cached_lookup_outside_a_run_always_computes() -> None:
+    calls: list[int] = []
+    for _ in range(2):
+        cached_lookup("k", lambda: calls.append(1))
+    assert len(calls) == 2
+    with lookup_scope():
+        cached_lookup("k", lambda: calls.append(1))
+        cached_lookup("k", lambda: calls.append(1))
+    assert len(calls) == 3
+    with lookup_scope(), pytest.raises(ZeroDivisionError):
+        cached_lookup("boom", lambda: 1 // 0)  # a failed look-up is not cached
