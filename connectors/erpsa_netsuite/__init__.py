@@ -3,7 +3,7 @@
 ``connector`` is the entry-point object (``erpsa_sdk.connectors``: ``netsuite``); ``NetSuite`` /
 ``AsyncNetSuite`` are the clients for notebooks and services.
 
-Example:
+Examples:
     >>> import httpx2
     >>> from erpsa_netsuite import NetSuite, bearer
     >>> from erpsa_netsuite.simulator import NetSuiteSimulator

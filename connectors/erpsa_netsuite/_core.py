@@ -3,7 +3,7 @@
 Pure decisions only: URLs for an account, the SuiteQL keyset page step, the reading of
 NetSuite's error body into the SDK's error tree, and which errors are throttle signals.
 
-Example:
+Examples:
     >>> base_url("1234567_SB1")
     'https://1234567-sb1.suitetalk.api.netsuite.com'
     >>> realm("1234567-sb1")
@@ -62,7 +62,7 @@ def _host_id(account_id: str) -> str:
 def realm(account_id: str) -> str:
     """The account id as TBA's ``realm`` and as the tenant name (``_SB1`` form).
 
-    Example:
+    Examples:
         >>> realm("tstdrv1")
         'TSTDRV1'
     """
@@ -73,7 +73,7 @@ def realm(account_id: str) -> str:
 def base_url(account_id: str) -> str:
     """The account's SuiteTalk REST origin (``-sb1`` form in the host name).
 
-    Example:
+    Examples:
         >>> base_url("TSTDRV1")
         'https://tstdrv1.suitetalk.api.netsuite.com'
     """
@@ -84,7 +84,7 @@ def base_url(account_id: str) -> str:
 class ErrorCodes:
     """Vendor error codes the connector gives meaning to (unverified ones are configurable).
 
-    Example:
+    Examples:
         >>> "CONCURRENCY_LIMIT_EXCEEDED" in ErrorCodes().throttle
         True
     """
@@ -121,7 +121,7 @@ def parse_error(
     posted-record code is :class:`PostedRecordError`; with a closed-period code it is
     :class:`ValidationFailed` carrying that code.
 
-    Example:
+    Examples:
         >>> r = httpx2.Response(404, json={"status": 404, "o:errorDetails": [
         ...     {"detail": "Record does not exist.", "o:errorCode": "NONEXISTENT_ID"}]})
         >>> err = parse_error(r)
@@ -188,7 +188,7 @@ def invalid_login_as_throttle(
     while the governor is at its in-flight limit, and at most :data:`MAX_LOGIN_THROTTLES`
     times per request; otherwise it stays an :class:`AuthError`.
 
-    Example:
+    Examples:
         >>> req = httpx2.Request("GET", "https://a.example/x")
         >>> login = AuthError("Invalid login attempt.", status=401, vendor_code="INVALID_LOGIN")
         >>> [type(invalid_login_as_throttle(login, req, saturated=True)).__name__
@@ -232,7 +232,7 @@ class SuiteQLKeyset:
     set stable, the 100,000-row cap never applies, and a row changed during the walk is read
     by the next run. Ids compare as numbers. Stop when ``hasMore`` is false (NetSuite's rule).
 
-    Example:
+    Examples:
         >>> from datetime import UTC, datetime
         >>> s = SuiteQLKeyset(table="timebill", select="id AS id", limit=2)
         >>> c = s.start(None, now=datetime(2026, 3, 1, 12, tzinfo=UTC))

@@ -5,7 +5,7 @@ come back as canonical objects, lazily, page by page; a record that cannot be ma
 out as :class:`~erpsa_sdk.models.Rejected`. Writes use the record service by external id
 (``PUT …/eid:<key>``). Both clients share every decision through :mod:`erpsa_netsuite._core`.
 
-Example:
+Examples:
     >>> import httpx2
     >>> from erpsa_netsuite.simulator import NetSuiteSimulator
     >>> sim = NetSuiteSimulator(seed=1)
@@ -70,7 +70,7 @@ _NEEDS_CURRENCIES = frozenset({"Customer", "LegalEntity", "Project", "Expense", 
 def bearer(token: str) -> httpx2.Auth:
     """A fixed bearer token (for the simulator's ready token, or a token you manage).
 
-    Example:
+    Examples:
         >>> bearer("t").__class__.__name__
         'StaticBearerAuth'
     """
@@ -210,7 +210,7 @@ CURRENCY_QUERY = "SELECT id, symbol FROM currency ORDER BY id"
 class Records(Generic[M]):
     """One canonical type of one account: ``list`` (keyset reads) and ``get``.
 
-    Example:
+    Examples:
         >>> import httpx2
         >>> from erpsa_netsuite.simulator import NetSuiteSimulator
         >>> sim = NetSuiteSimulator(seed=1)
@@ -279,9 +279,12 @@ class NetSuite:
         page_size: SuiteQL rows per page (at most 1000).
         lag: how far behind "now" a keyset walk stops (covers clock skew).
         base_url: override the account origin (the simulator over loopback).
-        transport, clock, retry: as in :class:`erpsa_sdk.http.ApiClient`.
+        error_codes: the vendor codes that mean "posted" or "closed period" here.
+        transport: an ``httpx2`` transport (``MockTransport(simulator)`` in tests).
+        clock: the clock for sleeps, horizons and tokens.
+        retry: the :class:`erpsa_sdk.http.RetryPolicy`.
 
-    Example:
+    Examples:
         >>> import httpx2
         >>> from erpsa_netsuite.simulator import NetSuiteSimulator
         >>> sim = NetSuiteSimulator(seed=1)
@@ -432,7 +435,7 @@ class NetSuite:
 def record_path(record: str, ident: str) -> str:
     """``/services/rest/record/v1/<record>/<id or eid:…>`` with the external id URL-quoted.
 
-    Example:
+    Examples:
         >>> record_path("timebill", "eid:acme_x1")
         '/services/rest/record/v1/timebill/eid:acme_x1'
     """
@@ -454,7 +457,7 @@ def _id_from_location(response: httpx2.Response) -> str:
 class AsyncRecords(Generic[M]):
     """Async twin of :class:`Records`: ``pager = await records.list()``, then ``async for``.
 
-    Example:
+    Examples:
         >>> import asyncio, httpx2
         >>> from erpsa_netsuite.simulator import NetSuiteSimulator
         >>> sim = NetSuiteSimulator(seed=1)
@@ -497,7 +500,7 @@ class AsyncRecords(Generic[M]):
 class AsyncNetSuite:
     """Asynchronous twin of :class:`NetSuite` (same arguments; ``await`` the calls).
 
-    Example:
+    Examples:
         >>> import asyncio, httpx2
         >>> from erpsa_netsuite.simulator import NetSuiteSimulator
         >>> sim = NetSuiteSimulator(seed=1)

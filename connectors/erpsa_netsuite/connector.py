@@ -7,7 +7,7 @@ keys; ``validate`` reads the accounting period and the tenant's required custom 
 anything is sent. The account's concurrency limit is shared with every other integration, so
 ``max_concurrency`` (this integration's share) is required.
 
-Example:
+Examples:
     >>> from erpsa_netsuite.connector import CAPABILITIES
     >>> CAPABILITIES.of("TimeEntry").safety("upsert").value, CAPABILITIES.of("TimeEntry").safety(
     ...     "create").value
@@ -112,7 +112,7 @@ class NetSuiteSettings(ConnectorSettings):
     +10 per SuiteCloud Plus licence, development accounts 5) is shared by every integration,
     so this integration must be given its share.
 
-    Example:
+    Examples:
         >>> s = NetSuiteSettings(account_id="1234567_SB1", max_concurrency=2, token="t")
         >>> s.tenant, s.token
         ('1234567_SB1', SecretStr('**********'))
@@ -226,7 +226,7 @@ class NetSuiteSettings(ConnectorSettings):
 class NetSuiteConnector(Connector):
     """One NetSuite account as a :class:`~erpsa_sdk.connector.Connector`.
 
-    Example:
+    Examples:
         >>> import httpx2
         >>> from erpsa_netsuite.simulator import NetSuiteSimulator
         >>> from erpsa_sdk.models import LegalEntity

@@ -7,7 +7,7 @@ accepted on the way in and ``"H:MM"`` is written. Tenant custom fields (``custen
 ``custcol*``, ``custbody*``, ``custevent*``) travel in ``extensions`` under names the tenant's
 :class:`TenantMapping` gives them.
 
-Example:
+Examples:
     >>> minutes_from_hours("7:30"), minutes_from_hours("0.25"), hours_to_vendor(95)
     (450, 15, '1:35')
     >>> tm = TenantMapping(account_id="1234567",
@@ -67,7 +67,7 @@ _CUSTOM = re.compile(r"^(custentity|custcol|custbody|custevent|custrecord)[a-z0-
 class MappingError(ValueError):
     """A record cannot be mapped (the reader turns it into ``Rejected``, the writer refuses it).
 
-    Example:
+    Examples:
         >>> MappingError("hours '1:75' is not a duration").args[0]
         "hours '1:75' is not a duration"
     """
@@ -79,7 +79,7 @@ def minutes_from_hours(value: Any) -> int:
     A decimal that is not a whole number of minutes raises :class:`MappingError`, except a
     long rendering of a repeating fraction (``0.3333333333`` = 20 minutes, within 1e-6 min).
 
-    Example:
+    Examples:
         >>> minutes_from_hours("4:00"), minutes_from_hours("0.3333333333"), minutes_from_hours(2)
         (240, 20, 120)
         >>> minutes_from_hours("0.01")
@@ -116,7 +116,7 @@ def minutes_from_hours(value: Any) -> int:
 def hours_to_vendor(minutes: int) -> str:
     """A duration as NetSuite writes it: ``"H:MM"``.
 
-    Example:
+    Examples:
         >>> hours_to_vendor(450)
         '7:30'
     """
@@ -148,7 +148,7 @@ def _strptime_format(oracle: str) -> str:
 def parse_timestamp(text: str, fmt: str, tz: ZoneInfo) -> datetime:
     """Parse a timestamp selected with ``TO_CHAR(col, fmt)`` in the user's time zone.
 
-    Example:
+    Examples:
         >>> parse_timestamp("2026-03-02 10:00:00", "YYYY-MM-DD HH24:MI:SS", ZoneInfo("UTC"))
         datetime.datetime(2026, 3, 2, 10, 0, tzinfo=datetime.timezone.utc)
     """
@@ -165,7 +165,7 @@ def parse_timestamp(text: str, fmt: str, tz: ZoneInfo) -> datetime:
 def format_timestamp(value: datetime, fmt: str, tz: ZoneInfo) -> str:
     """The inverse of :func:`parse_timestamp` (for keyset parameters).
 
-    Example:
+    Examples:
         >>> format_timestamp(datetime(2026, 3, 2, 10, tzinfo=UTC), "YYYY-MM-DD HH24:MI:SS",
         ...                  ZoneInfo("UTC"))
         '2026-03-02 10:00:00'
@@ -181,11 +181,12 @@ class TenantMapping:
         account_id: the account (``SourceRef.tenant``).
         custom_fields: canonical type name -> {NetSuite field id -> extension name}.
         currencies: currency internal id -> ISO code (filled from the account's currency list).
-        timestamp_format / date_format: the explicit formats reads select with ``TO_CHAR``.
+        timestamp_format: the explicit format reads select timestamps with (``TO_CHAR``).
+        date_format: the explicit format reads select dates with.
         timezone: the time zone NetSuite renders timestamps in (the user's preference).
         statuses: canonical type name -> {NetSuite status text -> canonical status}.
 
-    Example:
+    Examples:
         >>> TenantMapping(account_id="1").extension_name("TimeEntry", "custcol_x") is None
         True
     """
@@ -815,7 +816,7 @@ SPECS: dict[str, RecordSpec] = {
 def spec_for(type_name: str) -> RecordSpec:
     """The :class:`RecordSpec` of a canonical type name; ``MappingError`` if unmapped.
 
-    Example:
+    Examples:
         >>> spec_for("TimeEntry").record
         'timebill'
     """
@@ -828,7 +829,7 @@ def spec_for(type_name: str) -> RecordSpec:
 def select_list(spec: RecordSpec, tm: TenantMapping, type_name: str) -> str:
     """The explicit SuiteQL select list of a type, custom fields included.
 
-    Example:
+    Examples:
         >>> select_list(SPECS["LegalEntity"], TenantMapping(account_id="1"), "LegalEntity")[:40]
         "id AS id, TO_CHAR(lastmodifieddate, 'YYY"
     """
@@ -854,7 +855,7 @@ def from_suiteql(type_name: str, row: Mapping[str, str], tm: TenantMapping) -> d
 def to_record(obj: BaseModel, refs: Mapping[str, SourceRef], tm: TenantMapping) -> dict[str, Any]:
     """A canonical object as the REST body of its NetSuite record (``externalId`` excluded).
 
-    Example:
+    Examples:
         >>> from datetime import date
         >>> from erpsa_sdk.models import TimeEntry, SourceRef
         >>> e = TimeEntry(key="t", resource_key="r", project_key="p", work_date=date(2026, 3, 2),

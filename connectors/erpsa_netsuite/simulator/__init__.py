@@ -1,6 +1,6 @@
 """The NetSuite simulator: SuiteTalk REST (record service, SuiteQL, OAuth 2.0 M2M, TBA) in memory.
 
-Example:
+Examples:
     >>> from erpsa_netsuite.simulator import NetSuiteSimulator
     >>> NetSuiteSimulator(seed=0).base_url
     'https://1234567.suitetalk.api.netsuite.com'

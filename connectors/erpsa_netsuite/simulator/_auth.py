@@ -67,7 +67,7 @@ def tba_signature(
 ) -> str:
     """Base64 HMAC-SHA256 signature of a request, per RFC 5849 §3.4 with NetSuite's key.
 
-    Example:
+    Examples:
         >>> tba_signature("GET", "https://a.example/x", [("oauth_nonce", "n")], "cs", "ts")[-1]
         '='
     """

@@ -107,7 +107,7 @@ SOURCE_TABLES = {name: table for name, (table, _) in ENTITY_KEY_FIELDS.items()} 
 class CustomField:
     """A tenant custom field on one record type (``custcol_workstream`` on ``timebill``).
 
-    Example:
+    Examples:
         >>> CustomField(kind="str", required=True).required
         True
     """
@@ -121,7 +121,7 @@ class CustomField:
 class SimConfig:
     """Simulator behaviour; every unverified vendor behaviour is a field here.
 
-    Example:
+    Examples:
         >>> SimConfig(account_id="1234567_SB1").host
         '1234567-sb1.suitetalk.api.netsuite.com'
     """
@@ -183,7 +183,7 @@ class NsError(SimError):
 def error_body(status: int, code: str, detail: str, path: str | None = None) -> dict[str, Any]:
     """The documented error shape: type, title, status and ``o:errorDetails``.
 
-    Example:
+    Examples:
         >>> error_body(404, "NONEXISTENT_ID", "Record does not exist.")["o:errorDetails"]
         [{'detail': 'Record does not exist.', 'o:errorCode': 'NONEXISTENT_ID'}]
     """
@@ -215,7 +215,7 @@ def _ns(fn: Callable[..., SimResponse]) -> Callable[..., SimResponse]:
 def minutes_from_hours(value: Any) -> int:
     """NetSuite durations: ``"H:MM"`` or decimal hours, rounded to the minute.
 
-    Example:
+    Examples:
         >>> minutes_from_hours("4:00"), minutes_from_hours(1.5)
         (240, 90)
     """
@@ -236,7 +236,7 @@ def minutes_from_hours(value: Any) -> int:
 def hours_text(minutes: int) -> str:
     """``"H:MM"``, as NetSuite shows a duration.
 
-    Example:
+    Examples:
         >>> hours_text(95)
         '1:35'
     """
@@ -246,7 +246,7 @@ def hours_text(minutes: int) -> str:
 def decimal_hours(minutes: int) -> str:
     """Decimal hours as a string: exact where it terminates, else 10 fractional digits.
 
-    Example:
+    Examples:
         >>> decimal_hours(90), decimal_hours(20)
         ('1.5', '0.3333333333')
     """
@@ -260,7 +260,7 @@ class NetSuiteSimulator(Simulator):
     Mount it on ``httpx2.MockTransport`` or serve it over loopback. Credentials for all three
     auth methods are ready in :meth:`credentials`.
 
-    Example:
+    Examples:
         >>> import httpx2
         >>> sim = NetSuiteSimulator(seed=1)
         >>> client = httpx2.Client(transport=httpx2.MockTransport(sim), base_url=sim.base_url)
@@ -1249,7 +1249,7 @@ class NetSuiteAdmin(Admin):
     """The kit's admin API; closing a period (``YYYY-MM``) also closes its accounting period
     row, so SuiteQL readers (``validate()``) see it as NetSuite would show it.
 
-    Example:
+    Examples:
         >>> sim = NetSuiteSimulator(seed=1)
         >>> sim.admin.close_period("2026-03")
         >>> sim.period_for(date(2026, 3, 9))["closed"]

@@ -361,7 +361,7 @@ class _Parser:
 def parse(text: str) -> Query:
     """Parse a SuiteQL query of the simulated subset.
 
-    Example:
+    Examples:
         >>> q = parse("SELECT id, memo FROM timebill WHERE id > ? ORDER BY id")
         >>> q.table, [c.alias for c in q.columns], q.n_params
         ('timebill', ['id', 'memo'], 1)
@@ -400,7 +400,7 @@ def _strftime_format(fmt: str) -> str:
 def to_char(value: Any, fmt: str, tz: ZoneInfo) -> str:
     """Render a date or timestamp with an Oracle-style format (``YYYY-MM-DD HH24:MI:SS``).
 
-    Example:
+    Examples:
         >>> from datetime import datetime, UTC
         >>> ts = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
         >>> to_char(ts, "YYYY-MM-DD HH24:MI:SS", ZoneInfo("UTC"))
