@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -91,7 +92,11 @@ def _walk(ns: NetSuite, since: Any) -> tuple[list[TimeEntry], Any]:
     ],
 )
 def test_read_completeness_while_rows_change(
-    n: int, tie: int, changes: tuple[int, int], max_requests: int
+    n: int,
+    tie: int,
+    changes: tuple[int, int],
+    max_requests: int,
+    record_property: Callable[..., None],
 ) -> None:
     clock = SimClock(start=START)
     sim = NetSuiteSimulator(seed=3, clock=clock)
@@ -126,6 +131,12 @@ def test_read_completeness_while_rows_change(
     for key, version in seen:
         last_version[key] = version
     assert last_version == current, "the last version yielded is not the current one"
+    report = (
+        f"netsuite keyset read: {n} rows ({tie_rows} in one second), {len(first)} + "
+        f"{len(second)} yielded in {wrapper.suiteql_requests} SuiteQL requests"
+    )
+    print("\n" + report)
+    record_property("netsuite_read_report", report)
     assert wrapper.suiteql_requests <= max_requests
     # Bounded reader state: the cursor is one (timestamp, id) pair, whatever the tie size.
     assert set(final_cursor) == {"after", "horizon"}
