@@ -723,7 +723,7 @@ class DataverseSimulator(Simulator):
     # -- the Entra token endpoint ------------------------------------------------------------
 
     @route("POST", "/{entra_tenant}/oauth2/v2.0/token", auth=False)
-    def entra_token(self, req: SimRequest) -> SimResponse:
+    def _entra_token(self, req: SimRequest) -> SimResponse:
         """Client credentials with a secret or a certificate assertion (Entra v2.0)."""
         form = req.form()
         if req.params["entra_tenant"] != self.config.entra_tenant:
@@ -735,7 +735,7 @@ class DataverseSimulator(Simulator):
                 400, "unsupported_grant_type", 70003, "The app requested an unsupported grant type."
             )
         scope = form.get("scope", "")
-        if scope != self.scope:
+        if scope not in (self.scope, f"{self._origin(req)}/.default"):
             return self._aad(
                 400,
                 "invalid_scope",
@@ -814,7 +814,7 @@ class DataverseSimulator(Simulator):
     # -- routing -----------------------------------------------------------------------------
 
     @route("GET", API_PATH + "{target}")
-    def get_target(self, req: SimRequest) -> SimResponse:
+    def _get_target(self, req: SimRequest) -> SimResponse:
         """Collections, single rows, alternate-key rows, and alternate-key metadata."""
         name, key = _split_target(req.params["target"])
         if name == "WhoAmI":
@@ -840,7 +840,7 @@ class DataverseSimulator(Simulator):
         return SimResponse.json(body, headers={"etag": etag, "odata-version": "4.0"})
 
     @route("GET", API_PATH + "{target}/{sub}")
-    def get_sub(self, req: SimRequest) -> SimResponse:
+    def _get_sub(self, req: SimRequest) -> SimResponse:
         """``<set>/$count`` (text) and ``EntityDefinitions(LogicalName='x')/Keys``."""
         name, key = _split_target(req.params["target"])
         sub = unquote(req.params["sub"])
@@ -870,7 +870,7 @@ class DataverseSimulator(Simulator):
         raise SimError(404, "", f"Resource not found for the segment '{sub}'.")
 
     @route("POST", API_PATH + "{target}")
-    def post_target(self, req: SimRequest) -> SimResponse:
+    def _post_target(self, req: SimRequest) -> SimResponse:
         """Creates, and the Project schedule API actions (refused for application users)."""
         name, key = _split_target(req.params["target"])
         if name in _SCHEDULE_ACTIONS:
@@ -893,7 +893,7 @@ class DataverseSimulator(Simulator):
         return self._write_answer(req, spec, row, created=True)
 
     @route("PATCH", API_PATH + "{target}")
-    def patch_target(self, req: SimRequest) -> SimResponse:
+    def _patch_target(self, req: SimRequest) -> SimResponse:
         """Upsert (no precondition), update-only (``If-Match``), create-only
         (``If-None-Match: *``), by primary key or by an active alternate key."""
         name, key = _split_target(req.params["target"])
@@ -955,7 +955,7 @@ class DataverseSimulator(Simulator):
         return self._write_answer(req, spec, row, created=False)
 
     @route("DELETE", API_PATH + "{target}")
-    def delete_target(self, req: SimRequest) -> SimResponse:
+    def _delete_target(self, req: SimRequest) -> SimResponse:
         """Delete one row (404 when it does not exist)."""
         name, key = _split_target(req.params["target"])
         spec = self._spec(name)
