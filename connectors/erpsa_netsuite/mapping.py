@@ -430,10 +430,9 @@ def _customer_in(row: Mapping[str, str], tm: TenantMapping) -> dict[str, Any]:
         name=row.get("companyname") or row.get("entityid"),
         email=_opt(row, "email"),
         currency=tm.currency_code(_opt(row, "currency")),
+        parent_key=_opt(row, "parent"),
         active=not _bool(row, "isinactive"),
     )
-    if _opt(row, "entityid"):
-        out["extensions"] = {**out["extensions"]}
     return out
 
 
@@ -447,6 +446,9 @@ def _customer_out(obj: Any, refs: Mapping[str, SourceRef], tm: TenantMapping) ->
         body["subsidiary"] = subsidiary
     if cust.currency is not None:
         body["currency"] = {"id": tm.currency_id(cust.currency)}
+    parent = _ref(refs, "parent_key")
+    if parent is not None:
+        body["parent"] = parent
     body.update(_custom_out(cust, "Customer", tm))
     return body
 
@@ -484,6 +486,9 @@ def _employee_in(row: Mapping[str, str], tm: TenantMapping) -> dict[str, Any]:
         email=_opt(row, "email"),
         role=_opt(row, "title"),
         legal_entity_key=_opt(row, "subsidiary"),
+        manager_key=_opt(row, "supervisor"),
+        start_date=_date(row, "hiredate", tm),
+        end_date=_date(row, "releasedate", tm),
         active=not _bool(row, "isinactive"),
     )
     return out
@@ -502,6 +507,13 @@ def _employee_out(obj: Any, refs: Mapping[str, SourceRef], tm: TenantMapping) ->
         body["email"] = res.email
     if res.role is not None:
         body["title"] = res.role
+    if res.start_date is not None:
+        body["hireDate"] = res.start_date.isoformat()
+    if res.end_date is not None:
+        body["releaseDate"] = res.end_date.isoformat()
+    manager = _ref(refs, "manager_key")
+    if manager is not None:
+        body["supervisor"] = manager
     body.update(_custom_out(res, "Resource", tm))
     return body
 
@@ -516,6 +528,7 @@ def _job_in(row: Mapping[str, str], tm: TenantMapping) -> dict[str, Any]:
         code=_opt(row, "entityid"),
         customer_key=_opt(row, "parent"),
         legal_entity_key=_opt(row, "subsidiary"),
+        manager_key=_opt(row, "projectmanager"),
         currency=tm.currency_code(_opt(row, "currency")),
         status=tm.status("Project", _opt(row, "entitystatus"), _PROJECT_STATUSES) or "active",
         start_date=_date(row, "startdate", tm),
@@ -541,6 +554,9 @@ def _job_out(obj: Any, refs: Mapping[str, SourceRef], tm: TenantMapping) -> dict
     status = _PROJECT_STATUSES_OUT.get(proj.status.value)
     if status is not None:
         body["entityStatus"] = status
+    manager = _ref(refs, "manager_key")
+    if manager is not None:
+        body["projectManager"] = manager
     body.update(_custom_out(proj, "Project", tm))
     return body
 
@@ -553,6 +569,7 @@ def _task_in(row: Mapping[str, str], tm: TenantMapping) -> dict[str, Any]:
     planned = _opt(row, "plannedwork")
     out.update(
         project_key=row.get("project"),
+        parent_task_key=_opt(row, "parent"),
         name=row.get("title"),
         status=tm.status("ProjectTask", _opt(row, "status"), _TASK_STATUSES) or "open",
         start_date=_date(row, "startdate", tm),
@@ -568,6 +585,9 @@ def _task_out(obj: Any, refs: Mapping[str, SourceRef], tm: TenantMapping) -> dic
         "title": task.name,
         "company": _ref(refs, "project_key", required=True),
     }
+    parent = _ref(refs, "parent_task_key")
+    if parent is not None:
+        body["parent"] = parent
     if task.start_date is not None:
         body["startDate"] = task.start_date.isoformat()
     if task.end_date is not None:
@@ -692,10 +712,11 @@ SPECS: dict[str, RecordSpec] = {
             "currency": "currency",
             "subsidiary": "subsidiary",
             "isinactive": "isinactive",
+            "parent": "parent",
         },
         _customer_in,
         _customer_out,
-        references={"legal_entity_key": "subsidiary"},
+        references={"legal_entity_key": "subsidiary", "parent_key": "parent"},
         natural_keys={"name": "companyname", "email": "email"},
     ),
     "LegalEntity": RecordSpec(
@@ -720,10 +741,13 @@ SPECS: dict[str, RecordSpec] = {
             "title": "title",
             "subsidiary": "subsidiary",
             "isinactive": "isinactive",
+            "supervisor": "supervisor",
+            "hiredate": _d("hiredate"),
+            "releasedate": _d("releasedate"),
         },
         _employee_in,
         _employee_out,
-        references={"legal_entity_key": "subsidiary"},
+        references={"legal_entity_key": "subsidiary", "manager_key": "supervisor"},
         natural_keys={"email": "email"},
     ),
     "Project": RecordSpec(
@@ -740,10 +764,15 @@ SPECS: dict[str, RecordSpec] = {
             "entitystatus": "entitystatus",
             "startdate": _d("startdate"),
             "projectedenddate": _d("projectedenddate"),
+            "projectmanager": "projectmanager",
         },
         _job_in,
         _job_out,
-        references={"legal_entity_key": "subsidiary", "customer_key": "parent"},
+        references={
+            "legal_entity_key": "subsidiary",
+            "customer_key": "parent",
+            "manager_key": "projectManager",
+        },
         natural_keys={"code": "entityid", "name": "companyname"},
     ),
     "ProjectTask": RecordSpec(
@@ -758,10 +787,11 @@ SPECS: dict[str, RecordSpec] = {
             "startdate": _d("startdatetime"),
             "enddate": _d("enddate"),
             "plannedwork": "plannedwork",
+            "parent": "parent",
         },
         _task_in,
         _task_out,
-        references={"project_key": "company"},
+        references={"project_key": "company", "parent_task_key": "parent"},
         natural_keys={"name": "title"},
     ),
     "Expense": RecordSpec(

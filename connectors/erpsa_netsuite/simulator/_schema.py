@@ -96,6 +96,7 @@ _TYPES = (
             FieldSpec("subsidiary", "subsidiary", "ref", "subsidiary", required=True),
             FieldSpec("currency", "currency", "ref", "currency"),
             FieldSpec("terms", "terms", "str"),
+            FieldSpec("parent", "parent", "ref", "customer"),
         ),
     ),
     RecordType(
@@ -110,6 +111,9 @@ _TYPES = (
             FieldSpec("title", "title", "str"),
             FieldSpec("subsidiary", "subsidiary", "ref", "subsidiary", required=True),
             FieldSpec("laborCost", "laborcost", "decimal"),
+            FieldSpec("hireDate", "hiredate", "date"),
+            FieldSpec("releaseDate", "releasedate", "date"),
+            FieldSpec("supervisor", "supervisor", "ref", "employee"),
         ),
     ),
     RecordType(
@@ -135,6 +139,7 @@ _TYPES = (
             FieldSpec("startDate", "startdate", "date"),
             FieldSpec("projectedEndDate", "projectedenddate", "date"),
             FieldSpec("entityStatus", "entitystatus", "str"),
+            FieldSpec("projectManager", "projectmanager", "ref", "employee"),
         ),
     ),
     RecordType(
@@ -144,6 +149,7 @@ _TYPES = (
         _common(
             FieldSpec("title", "title", "str", required=True),
             FieldSpec("company", "project", "ref", "job", required=True),
+            FieldSpec("parent", "parent", "ref", "projectTask"),
             FieldSpec("startDate", "startdatetime", "date"),
             FieldSpec("endDate", "enddate", "date"),
             FieldSpec("plannedWork", "plannedwork", "duration"),

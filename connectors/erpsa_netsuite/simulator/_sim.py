@@ -1303,7 +1303,8 @@ def _seed(sim: NetSuiteSimulator, rng: random.Random) -> None:
     for i, (fn, ln) in enumerate(zip(first, last, strict=True)):
         put("employee", entityid=f"{fn} {ln}", firstname=fn, lastname=ln,
             email=f"{fn.lower()}.{ln.lower()}@example.com", subsidiary=1 + i % 3,
-            laborcost=Decimal(60 + 5 * rng.randrange(8)))  # fmt: skip
+            laborcost=Decimal(60 + 5 * rng.randrange(8)), hiredate=date(2020 + i % 5, 1 + i, 1),
+            supervisor=None if i == 0 else 1)  # fmt: skip
     customers = ["Glenrock General Hospital", "Northwind Traders", "Contoso Ltd", "Fabrikam Inc",
                  "Tailspin Toys"]  # fmt: skip
     for i, name in enumerate(customers):
@@ -1313,7 +1314,8 @@ def _seed(sim: NetSuiteSimulator, rng: random.Random) -> None:
     for i in range(5):
         put("job", entityid=f"PRJ{1000 + i}", companyname=f"Implementation {i + 1}", parent=1 + i,
             subsidiary=1 + i % 3, currency=[1, 3, 2][i % 3], startdate=date(2026, 1, 5),
-            projectedenddate=date(2026, 12, 18), entitystatus="In Progress")  # fmt: skip
+            projectedenddate=date(2026, 12, 18), entitystatus="In Progress",
+            projectmanager=1 + i % 8)  # fmt: skip
         for j, title in enumerate(("Discovery", "Build", "Go-live")):
             put("projecttask", title=title, project=i + 1, startdatetime=date(2026, 1 + 3 * j, 5),
                 plannedwork=60 * 40 * (j + 1), status="In Progress")  # fmt: skip

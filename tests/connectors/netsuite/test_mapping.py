@@ -24,7 +24,17 @@ from erpsa_netsuite.mapping import (
 from erpsa_netsuite.simulator import CustomField, NetSuiteSimulator, SimConfig
 from erpsa_netsuite.simulator._sim import decimal_hours
 from erpsa_sdk.clock import SimClock
-from erpsa_sdk.models import Expense, Money, Project, Resource, SourceRef, TimeEntry, WriteKey
+from erpsa_sdk.models import (
+    Customer,
+    Expense,
+    LegalEntity,
+    Money,
+    Project,
+    Resource,
+    SourceRef,
+    TimeEntry,
+    WriteKey,
+)
 
 TM = TenantMapping(account_id="1", currencies={"1": "USD", "2": "EUR", "3": "JPY"})
 
@@ -189,3 +199,33 @@ def test_time_entries_round_trip_through_the_simulator(
     assert found.extensions == entry.extensions
     assert found.resource_key == refs["resource_key"].id
     assert found.project_key == refs["project_key"].id
+
+
+def test_hierarchies_and_managers_are_read_and_written(
+    tenant: tuple[NetSuiteSimulator, SimClock, object, dict[str, SourceRef]],
+) -> None:
+    sim, clock, conn, _ = tenant
+    parent = SourceRef(system="netsuite", tenant=sim.tenant, id="1")
+    le = conn.match(LegalEntity, name="Parent Company")[0]  # type: ignore[attr-defined]
+    child = Customer(
+        key="c",
+        name="Glenrock Radiology",
+        currency="USD",
+        parent_key="p",
+        source_refs=[SourceRef(system="psa", tenant="acme", id="c")],
+    )
+    ek = child.entity_key("acme-prod")
+    result = conn.upsert(
+        child,
+        entity_key=ek,
+        refs={"legal_entity_key": le, "parent_key": parent},  # type: ignore[attr-defined]
+        write_key=WriteKey(entity_key=ek, version="1", operation="upsert"),
+    )
+    clock.advance(1)
+    back = conn.client.customers.get(result.ref.id)  # type: ignore[attr-defined]
+    assert back.parent_key == "1"
+    grace = conn.client.resources.get("2")  # type: ignore[attr-defined]
+    assert grace.manager_key == "1"
+    assert grace.start_date == date(2021, 2, 1)
+    project = conn.client.projects.get("3")  # type: ignore[attr-defined]
+    assert project.manager_key == "3"
