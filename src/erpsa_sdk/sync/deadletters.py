@@ -452,11 +452,19 @@ def prepare_record(
     if not policy.matches(model):
         return mapped
     writable = runner.pipeline.target.capabilities.of(model).write
-    if (
-        runner.store.crosswalk_get(runner._target, ek.canonical) is not None
-        or runner.store.ledger_head(runner._target, ek.canonical) is not None
-    ):
-        return mapped if writable else None
+    if runner.store.ledger_head(runner._target, ek.canonical) is not None:
+        return mapped if writable else None  # written by the runner before: update it
+    if runner.store.crosswalk_get(runner._target, ek.canonical) is not None:
+        # Linked by an earlier match: the target record does not carry the EntityKey, so an
+        # upsert by EntityKey would create a copy. It stays the target's record (never a
+        # duplicate); later source edits are reported, not written.
+        if writable:
+            run.count("linked_not_written")
+            run.note(
+                f"linked_not_written:{model.__name__}: records linked by the initial match "
+                "are not updated from the source (the target keeps its own values)"
+            )
+        return None
     key = policy.natural_key(mapped)
     if key is None:
         if not writable:

@@ -106,3 +106,38 @@ def test_transactional_records_are_never_matched(tmp_path: Path) -> None:
         {r["data"]["person_id"] for r in env.psa_sim.admin.rows("time_entries")}
     )
     assert len(env.writes("/time-entries")) == 60
+
+
+def test_a_linked_record_edited_at_the_source_is_never_copied(tmp_path: Path) -> None:
+    env = AcmeEnv(tmp_path, config_text(types='["Customer"]'))
+    preseed(env)
+    env.runner().run_once()
+    env.psa_sim.admin.update("customers", 1, {"name": "Initech"})  # a new version, same name
+    env.clock.advance(60)
+    env.requests.clear()
+    report = env.runner().run_once()
+    assert report.ok
+    assert report.counts["linked_not_written"] == 1
+    assert any(n.startswith("linked_not_written:Customer") for n in report.notes)
+    assert env.writes("/customers") == []
+    assert env.erp_sim.admin.count("customers") == 5
+
+
+def test_replay_of_an_ambiguous_match_links_once_the_target_is_cleaned(tmp_path: Path) -> None:
+    from erpsa_sdk.sync.deadletters import replay
+
+    env = AcmeEnv(tmp_path, config_text(types='["Customer"]'))
+    preseed(env)
+    copy = env.erp_sim.admin.insert(
+        "customers", {"name": "Globex", "currency": "USD", "status": "active"}
+    )
+    env.runner().run_once()
+    (letter,) = env.letters()
+    assert letter.reason == "ambiguous_match"
+    assert [r.outcome for r in replay(env.runner())] == ["failed"]  # still two
+    env.erp_sim.admin.delete("customers", copy["id"])  # IT merged the duplicate
+    env.requests.clear()
+    (result,) = replay(env.runner())
+    assert result.outcome == "linked"
+    assert env.writes("/customers") == []
+    assert env.erp_sim.admin.count("customers") == 5
