@@ -378,6 +378,13 @@ def _check(config: PipelineConfig, problems: _Problems) -> None:
         else:
             settings_model = info.plugin.settings
         secret_fields = _secret_fields(settings_model) if settings_model else set()
+        given_tenant = conn.settings.get("tenant")
+        if isinstance(given_tenant, str) and given_tenant != conn.tenant:
+            problems.add(
+                (*base, "settings", "tenant"),
+                f"{_dotted((*base, 'settings', 'tenant'))}: {given_tenant!r} differs from the "
+                f"connection's tenant {conn.tenant!r}; keep one (the ledger is keyed by it)",
+            )
         for key, value in conn.settings.items():
             path = (*base, "settings", key)
             if isinstance(value, EnvRef):

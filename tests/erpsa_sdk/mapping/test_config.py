@@ -142,6 +142,7 @@ def test_every_problem_is_reported_at_once_in_line_order() -> None:
             "pattern",
         ),
         ("page_size = 50", "page_sise = 50", "page_sise", "has no setting 'page_sise'"),
+        ("page_size = 50", 'tenant = "other"', "other", "differs from the connection's tenant"),
     ],
 )
 def test_schema_and_semantic_errors_name_their_line(
