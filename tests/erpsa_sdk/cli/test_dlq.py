@@ -68,3 +68,42 @@ def test_replay_of_one_id_and_of_an_unknown_id(
         unknown = cli.invoke(app, ["dlq", "replay", str(env.config), "--id", "999"])
         assert unknown.exit_code == 2
         assert "no dead letter 999" in unknown.output
+
+
+def test_replay_after_the_missing_reference_is_created_posts_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cli = CliRunner()
+    with served(tmp_path, monkeypatch, types='["Project", "TimeEntry"]') as env:
+        zed = env.psa_sim.admin.insert(
+            "resources", {"name": "Zed Shaw", "email": "zed@acme.example", "role": "Analyst"}
+        )
+        first = env.psa_sim.admin.rows("time_entries")[0]["data"]
+        env.psa_sim.admin.insert(
+            "time_entries", {**first, "person_id": zed["id"], "date": "2026-11-12", "notes": "zed"}
+        )
+        result = cli.invoke(app, ["sync", "run", str(env.config)])
+        assert result.exit_code == EXIT_DEAD_LETTERS, result.output
+        assert "reference_unmatched:resource_key  (owner: pmo)" in result.output
+
+        # HR creates the employee in the ERP; the parked entry can now be posted.
+        env.erp_sim.admin.insert(
+            "employees",
+            {
+                "name": "Zed Shaw",
+                "email": "zed@acme.example",
+                "title": "Analyst",
+                "status": "active",
+            },
+        )
+        env.requests.clear()
+        done = cli.invoke(app, ["dlq", "replay", str(env.config)])
+        assert done.exit_code == 0, done.output
+        assert env.posts("/time-entries") == 1
+        assert cli.invoke(app, ["dlq", "replay", str(env.config)]).exit_code == 0
+        assert env.posts("/time-entries") == 1  # exactly once
+        (posted,) = [
+            r for r in env.erp_sim.admin.rows("time_entries") if r["data"].get("memo") == "zed"
+        ]
+        zed_employee = env.erp_sim.admin.rows("employees")[-1]
+        assert posted["data"]["employee_id"] == zed_employee["id"]
