@@ -374,7 +374,13 @@ class Dynamics365:
         return Pager(self._http, NextLink(path, items="value", next="@odata.nextLink"))
 
     def count(self, entity_set: str, filter: str | None = None) -> ODataCount:
-        """The row count; ``capped`` is ``True`` when Dataverse stopped counting at 5,000."""
+        """The row count; ``capped`` is ``True`` when Dataverse stopped counting at 5,000.
+
+        Examples:
+            >>> from erpsa_dynamics365.simulator import DataverseSimulator
+            >>> DataverseSimulator().client().count("accounts", "statecode eq 0").exact
+            True
+        """
         url, headers = _count_query(entity_set, filter)
         return _counted(self._http.request_json("GET", url, headers=headers))
 
@@ -382,7 +388,15 @@ class Dynamics365:
         self, model: type[M], *, since: dict[str, Any] | None = None, filter: str | None = None
     ) -> Pager[M]:
         """Rows of ``model``'s table changed after the cursor ``since``, as canonical objects
-        (``Rejected`` for rows that cannot be mapped), lazily; ``filter`` narrows the walk."""
+        (``Rejected`` for rows that cannot be mapped), lazily; ``filter`` narrows the walk.
+
+        Examples:
+            >>> from erpsa_dynamics365.simulator import DataverseSimulator
+            >>> from erpsa_sdk.models import TimeEntry
+            >>> pager = DataverseSimulator().client(page_size=3).read(TimeEntry)
+            >>> len(list(pager)), sorted(pager.cursor)
+            (8, ['after', 'horizon', 'next'])
+        """
         name = model.__name__
         return Pager(
             self._http,
@@ -395,7 +409,14 @@ class Dynamics365:
     def get(
         self, entity_set: str, row_id: str, *, select: Sequence[str] = ()
     ) -> dict[str, Any] | None:
-        """One row by id, or ``None`` when it does not exist."""
+        """One row by id, or ``None`` when it does not exist.
+
+        Examples:
+            >>> from erpsa_dynamics365.simulator import DataverseSimulator
+            >>> d365 = DataverseSimulator().client()
+            >>> d365.get("accounts", "00000000-0000-0000-0000-000000000009") is None
+            True
+        """
         url = ODataQuery(select=tuple(select)).url(f"{entity_set}({row_id})")
         try:
             row: dict[str, Any] = self._http.request_json("GET", url)
@@ -416,7 +437,17 @@ class Dynamics365:
         """``PATCH <set>(<id>)``: ``upsert`` (no precondition), ``create`` (``If-None-Match:
         *``; 412 raises ``ConflictError`` when the row exists) or ``update`` (``If-Match``;
         404 raises ``NotFoundError`` when it does not, 412 on an ETag mismatch). Addressed by
-        id, so a retry after a lost answer is harmless (``NATURAL_UPSERT``)."""
+        id, so a retry after a lost answer is harmless (``NATURAL_UPSERT``).
+
+        Examples:
+            >>> from erpsa_dynamics365.simulator import DataverseSimulator
+            >>> d365 = DataverseSimulator().client()
+            >>> rid = "6f1c3a52-4f2e-5d7a-9a51-0d8e7c2b1a01"
+            >>> d365.upsert("accounts", rid, {"name": "A"}).status
+            201
+            >>> d365.upsert("accounts", rid, {"name": "B"}, representation=False).status
+            204
+        """
         headers = self._core.write_headers(mode, if_match, representation)
         response = self._http.request(
             "PATCH",
@@ -437,7 +468,14 @@ class Dynamics365:
         representation: bool = True,
     ) -> WriteAnswer:
         """The same upsert, addressed by an alternate key the tenant defined and activated
-        (``accounts(accountnumber='A-1')``); the key columns are not repeated in the body."""
+        (``accounts(accountnumber='A-1')``); the key columns are not repeated in the body.
+
+        Examples:
+            >>> from erpsa_dynamics365.simulator import DataverseSimulator
+            >>> d365 = DataverseSimulator().client()
+            >>> d365.upsert_by_key("accounts", {"accountnumber": "A-1"}, {"name": "A"}).created
+            True
+        """
         headers = self._core.write_headers(mode, None, representation)
         payload = {k: v for k, v in body.items() if k not in key}
         response = self._http.request(
@@ -451,7 +489,13 @@ class Dynamics365:
 
     def create(self, entity_set: str, body: Mapping[str, Any]) -> WriteAnswer:
         """``POST <set>``: a plain create. Dataverse does not de-duplicate it, so it is never
-        retried (``UNSAFE``): prefer :meth:`upsert` by a UUIDv5 id."""
+        retried (``UNSAFE``): prefer :meth:`upsert` by a UUIDv5 id.
+
+        Examples:
+            >>> from erpsa_dynamics365.simulator import DataverseSimulator
+            >>> DataverseSimulator().client().create("accounts", {"name": "New"}).status
+            201
+        """
         response = self._http.request(
             "POST",
             entity_set,
@@ -462,7 +506,15 @@ class Dynamics365:
         return self._core.answer(response)
 
     def delete(self, entity_set: str, row_id: str) -> bool:
-        """Delete a row; ``False`` when it did not exist (also after a lost answer)."""
+        """Delete a row; ``False`` when it did not exist (also after a lost answer).
+
+        Examples:
+            >>> from erpsa_dynamics365.simulator import DataverseSimulator
+            >>> d365 = DataverseSimulator().client()
+            >>> row = d365.create("accounts", {"name": "Temp"}).row_id
+            >>> d365.delete("accounts", row), d365.delete("accounts", row)
+            (True, False)
+        """
         try:
             self._http.request(
                 "DELETE", f"{entity_set}({row_id})", safety=WriteSafety.NATURAL_UPSERT
@@ -472,14 +524,27 @@ class Dynamics365:
         return True
 
     def alternate_keys(self, logical_name: str) -> list[dict[str, Any]]:
-        """The table's alternate keys (``KeyAttributes``, ``EntityKeyIndexStatus``)."""
+        """The table's alternate keys (``KeyAttributes``, ``EntityKeyIndexStatus``).
+
+        Examples:
+            >>> from erpsa_dynamics365.simulator import DataverseSimulator
+            >>> keys = DataverseSimulator().client().alternate_keys("account")
+            >>> [k["KeyAttributes"] for k in keys]
+            [['accountnumber']]
+        """
         body = self._http.request_json(
             "GET", f"EntityDefinitions(LogicalName='{logical_name}')/Keys"
         )
         return list(body.get("value", []))
 
     def load_reference_data(self, *, force: bool = False) -> TenantMapping:
-        """Load the environment's currencies and expense categories into the mapping (once)."""
+        """Load the environment's currencies and expense categories into the mapping (once).
+
+        Examples:
+            >>> from erpsa_dynamics365.simulator import DataverseSimulator
+            >>> sorted(DataverseSimulator().client().load_reference_data().currencies.values())
+            ['EUR', 'GBP', 'JPY', 'USD']
+        """
         if force or not self._core.reference_data_loaded:
             cur = list(
                 self.query(

@@ -415,7 +415,15 @@ class Dynamics365Connector(Connector):
 
     def read(self, model: type[Any], *, since: Cursor = None, **filters: Any) -> Pager[Any]:
         """Rows of ``model``'s table changed after ``since``, incrementally (``filter=`` an
-        OData expression narrows the walk)."""
+        OData expression narrows the walk).
+
+        Examples:
+            >>> from erpsa_dynamics365.simulator import DataverseSimulator
+            >>> from erpsa_sdk.models import Invoice
+            >>> conn = DataverseSimulator().connector()
+            >>> [i.number for i in conn.read(Invoice, filter="statecode eq 0")]
+            ['INV-00001']
+        """
         if not self.capabilities.of(model).read:
             raise ConfigurationError(f"dynamics365 does not read {type_name(model)} records")
         extra = filters.pop("filter", None)
@@ -424,7 +432,15 @@ class Dynamics365Connector(Connector):
         return self.client.read(model, since=since, filter=extra)
 
     def lookup(self, model: type[BaseModel], *, entity_key: EntityKey) -> SourceRef | None:
-        """The row written for ``entity_key`` (the UUIDv5 row, or the alternate-key row)."""
+        """The row written for ``entity_key`` (the UUIDv5 row, or the alternate-key row).
+
+        Examples:
+            >>> from erpsa_dynamics365.simulator import DataverseSimulator
+            >>> from erpsa_sdk.models import Customer
+            >>> ek = EntityKey.parse("ek1:demo:psa:t:customer:404")
+            >>> DataverseSimulator().connector().lookup(Customer, entity_key=ek) is None
+            True
+        """
         name = type_name(model)
         spec = table_for(name)
         row = self._get(name, entity_key, (spec.pk, "modifiedon"))
@@ -432,7 +448,14 @@ class Dynamics365Connector(Connector):
 
     def match(self, model: type[BaseModel], **natural_key: Any) -> list[SourceRef]:
         """Existing rows by natural key: Customer ``name`` / ``email``, Resource ``email`` /
-        ``name``, LegalEntity ``name``, Project ``name`` (master data for the initial match)."""
+        ``name``, LegalEntity ``name``, Project ``name`` (master data for the initial match).
+
+        Examples:
+            >>> from erpsa_dynamics365.simulator import DataverseSimulator
+            >>> from erpsa_sdk.models import LegalEntity
+            >>> len(DataverseSimulator().connector().match(LegalEntity, name="Contoso UK"))
+            1
+        """
         name = type_name(model)
         columns = dict(_MATCH_COLUMNS.get(name, {}))
         if name == "Resource":
@@ -459,7 +482,20 @@ class Dynamics365Connector(Connector):
         write_key: WriteKey,
         refs: Mapping[str, SourceRef],
     ) -> WriteResult:
-        """Write ``obj`` to the row of ``entity_key`` (see the module docstring)."""
+        """Write ``obj`` to the row of ``entity_key`` (see the module docstring).
+
+        Examples:
+            >>> from erpsa_dynamics365.simulator import DataverseSimulator
+            >>> from erpsa_sdk.models import Project
+            >>> conn = DataverseSimulator().connector()
+            >>> p = Project(key="p", name="Apollo", currency="EUR",
+            ...             source_refs=[SourceRef(system="psa", tenant="t", id="p")])
+            >>> ek = p.entity_key("demo")
+            >>> wk = WriteKey(entity_key=ek, version="1", operation="upsert")
+            >>> [conn.upsert(p, entity_key=ek, write_key=wk, refs={}).outcome.value
+            ...  for _ in range(2)]
+            ['created', 'updated']
+        """
         name = self._writable(type(obj))
         mapping = self.client.load_reference_data()
         body = to_row(obj, refs, mapping, rounding=self.capabilities.rounding)
@@ -497,7 +533,17 @@ class Dynamics365Connector(Connector):
     def delete(
         self, model: type[BaseModel], *, entity_key: EntityKey, write_key: WriteKey
     ) -> WriteResult:
-        """Delete the row of ``entity_key``: ``deleted``, or ``not_found`` (also on a retry)."""
+        """Delete the row of ``entity_key``: ``deleted``, or ``not_found`` (also on a retry).
+
+        Examples:
+            >>> from erpsa_dynamics365.simulator import DataverseSimulator
+            >>> from erpsa_sdk.models import Customer
+            >>> ek = EntityKey.parse("ek1:demo:psa:t:customer:404")
+            >>> wk = WriteKey(entity_key=ek, version="1", operation="delete")
+            >>> DataverseSimulator().connector().delete(Customer, entity_key=ek,
+            ...                                         write_key=wk).outcome.value
+            'not_found'
+        """
         name = self._writable(model)
         spec = table_for(name)
         if name in _LOCKED:
@@ -526,7 +572,17 @@ class Dynamics365Connector(Connector):
 
     def validate(self, obj: BaseModel, *, refs: Mapping[str, SourceRef]) -> list[Problem]:
         """Before sending: the type is writable, required references are resolved and exist,
-        the currency, category and option values map."""
+        the currency, category and option values map.
+
+        Examples:
+            >>> from datetime import date
+            >>> from erpsa_dynamics365.simulator import DataverseSimulator
+            >>> from erpsa_sdk.models import TimeEntry
+            >>> entry = TimeEntry(key="t", resource_key="r", project_key="p",
+            ...                   work_date=date(2026, 3, 2), duration_minutes=30)
+            >>> [p.field for p in DataverseSimulator().connector().validate(entry, refs={})]
+            ['resource_key', 'project_key']
+        """
         name = type(obj).__name__
         if not self.capabilities.of(name).write:
             return [
@@ -579,7 +635,13 @@ class Dynamics365Connector(Connector):
         return problems
 
     def health(self) -> Health:
-        """``WhoAmI`` proves the URL, the token and the application user."""
+        """``WhoAmI`` proves the URL, the token and the application user.
+
+        Examples:
+            >>> from erpsa_dynamics365.simulator import DataverseSimulator
+            >>> DataverseSimulator().connector().health().message
+            'Dataverse reachable'
+        """
         try:
             me = self.client.http.request_json("GET", "WhoAmI")
         except ErpsaError as exc:
