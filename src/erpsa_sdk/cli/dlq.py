@@ -118,15 +118,15 @@ def replay_letters(
     ] = False,
 ) -> None:
     """Replay dead letters with their original WriteKey (all open ones by default)."""
-    from erpsa_sdk.errors import ErpsaError
+    from erpsa_sdk.errors import ConfigurationError, ErpsaError
     from erpsa_sdk.sync.deadletters import replay
 
     runner = _runner(config_path, pipeline)
     try:
         results = replay(runner, ids or None, refresh=refresh, owner=owner)
-    except ErpsaError as exc:
+    except ErpsaError as exc:  # an unknown id; the lease held by a running sync
         typer.echo(f"replay refused: {exc.message}", err=True)
-        raise typer.Exit(EXIT_CONFIG if "no dead letter" in exc.message else 1) from None
+        raise typer.Exit(EXIT_CONFIG if isinstance(exc, ConfigurationError) else 1) from None
     for result in results:
         detail = f"  {result.detail}" if result.detail else ""
         typer.echo(f"{result.id:>6}  {result.outcome:<16} {result.entity_key}{detail}")

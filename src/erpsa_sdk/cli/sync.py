@@ -111,6 +111,9 @@ def run(
         except ConfigurationError as exc:
             typer.echo(f"configuration refused:\n{exc.message}", err=True)
             raise typer.Exit(EXIT_CONFIG) from None
+        except ErpsaError as exc:  # e.g. the state store cannot be opened
+            typer.echo(f"cannot start: {exc.message}", err=True)
+            raise typer.Exit(EXIT_FAILED) from None
         queue = DeadLetterQueue(runner.store, runner.pipeline.name)
         before = queue.last_id()
         try:
