@@ -284,3 +284,19 @@ def test_replay_that_fails_again_stays_open_with_one_more_attempt(tmp_path: Path
     assert env.writes("/time-entries") == []
     view = DeadLetterQueue(env.store, "psa-to-erp").get(letter.id)
     assert (view.status, view.attempts) == (DeadLetterStatus.OPEN, 2)
+
+
+def test_declared_reference_rule_overrides_the_connectors(tmp_path: Path) -> None:
+    # AcmeERP writes TimeEntry.task_key empty ("optional"); the pipeline demands a match.
+    env = AcmeEnv(
+        tmp_path, config_text(types=TIME, extra='references = { "TimeEntry.task_key" = "match" }')
+    )
+    with_task = {
+        str(r["id"]) for r in env.psa_sim.admin.rows("time_entries") if r["data"]["task_id"]
+    }
+    report = env.runner().run_once()
+    assert report.ok, report.error
+    letters = env.letters()
+    assert {(d.reason, d.owner) for d in letters} == {("reference_unmatched:task_key", "pmo")}
+    assert {d.entity_key.rsplit(":", 1)[1] for d in letters} == with_task
+    assert len(env.writes("/time-entries")) == 60 - len(with_task)
