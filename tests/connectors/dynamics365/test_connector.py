@@ -370,3 +370,14 @@ def test_money_is_sent_quantized_with_the_declared_rounding() -> None:
     assert row["msdyn_amount"] == 12.35
     cats = {r["id"]: r["data"]["msdyn_name"] for r in sim.admin.rows("msdyn_expensecategory")}
     assert cats[row["_msdyn_expensecategory_value"]] == "Meals"
+
+
+def test_the_connector_governs_by_its_share_of_the_environment_user_limits() -> None:
+    sim = _sim(requests=10, window=10)
+    conn = _conn(sim, requests_per_window=10, window_seconds=10, share=0.5)
+    assert {lim.scope.value for lim in conn.capabilities.limits} == {"environment_user"}
+    start = sim.clock.monotonic()
+    for i in range(12):
+        conn.lookup(Customer, entity_key=EntityKey.parse(f"ek1:d:s:t:customer:{i}"))
+    assert sim.stats.limit_violations == 0
+    assert sim.clock.monotonic() - start >= 20  # 5 requests per 10 s: the configured share
