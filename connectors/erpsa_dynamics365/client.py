@@ -182,9 +182,13 @@ class _Core:
             request.headers["Prefer"] = prefer(maxpagesize=self.page_size)
 
     def expand(self, spec: TableSpec) -> tuple[str, ...]:
+        # Currency codes and category names arrive with the row: no second lookup.
+        out: list[str] = []
         if spec.lookup("transactioncurrencyid") is not None:
-            return ("transactioncurrencyid($select=isocurrencycode)",)
-        return ()
+            out.append("transactioncurrencyid($select=isocurrencycode)")
+        if spec.lookup("msdyn_ExpenseCategory") is not None:
+            out.append("msdyn_ExpenseCategory($select=msdyn_name)")
+        return tuple(out)
 
     def keyset(self, type_name: str, base: ODataQuery | None) -> ODataKeyset:
         spec = table_for(type_name)

@@ -385,6 +385,9 @@ def _from_row(
     elif type_name == "Expense":
         currency = _currency(row, mapping)
         category = row.get("_msdyn_expensecategory_value")
+        expanded = row.get("msdyn_ExpenseCategory")
+        if isinstance(expanded, Mapping) and expanded.get("msdyn_name"):
+            category = expanded["msdyn_name"]
         out |= {
             "resource_key": row.get("_msdyn_bookableresource_value"),
             "project_key": row.get("_msdyn_project_value"),
