@@ -649,7 +649,12 @@ class DeadLetterQueue:
         owner: str | None = None,
         limit: int = 1000,
     ) -> list[DeadLetterView]:
-        """Dead letters, oldest first; ``status=None`` lists every state."""
+        """Dead letters, oldest first; ``status=None`` lists every state.
+
+        Open letters are folded per (EntityKey, reason): when a record was dead-lettered again
+        for the same reason (a later version, a re-read), one letter is listed — the newest,
+        with the first ``first_seen``, the latest ``last_seen`` and the attempts of all.
+        """
         sql = f"SELECT {_COLUMNS} FROM {{dead_letters}} WHERE pipeline = ?"  # noqa: S608
         params: list[Any] = [self.pipeline]
         if status is not None:
@@ -665,7 +670,44 @@ class DeadLetterQueue:
         sql += " ORDER BY id LIMIT ?"
         params.append(limit)
         rows = self._store._run(lambda tx: tx.q(sql, params), write=False)
-        return [self._view(r) for r in rows]
+        views = [self._view(r) for r in rows]
+        if status is None or DeadLetterStatus(status) is not DeadLetterStatus.OPEN:
+            return views
+        folded: dict[tuple[str, str], DeadLetterView] = {}
+        for view in views:  # oldest first
+            earlier = folded.get((view.entity_key, view.reason))
+            if earlier is not None:
+                view = replace(
+                    view,
+                    first_seen=earlier.first_seen,
+                    attempts=view.attempts + earlier.attempts,
+                )
+                del folded[(view.entity_key, view.reason)]
+            folded[(view.entity_key, view.reason)] = view
+        return sorted(folded.values(), key=lambda v: v.id)
+
+    def close_older(self, letter: DeadLetterView, status: DeadLetterStatus) -> int:
+        """Resolve the open letters of the same EntityKey older than ``letter`` (their
+        versions are older too); returns how many were closed."""
+        now = self._store._now()
+        return int(
+            self._store._run(
+                lambda tx: tx.x(
+                    "UPDATE {dead_letters} SET status = ?, resolution = ?, last_seen = ?, "
+                    "resolved_at = ? WHERE pipeline = ? AND entity_key = ? AND id < ? "
+                    "AND status IN ('open', 'replaying')",
+                    (
+                        status.value,
+                        f"resolved with #{letter.id}",
+                        now,
+                        now,
+                        self.pipeline,
+                        letter.entity_key,
+                        letter.id,
+                    ),
+                )
+            )
+        )
 
     def last_id(self) -> int:
         """The id of the newest dead letter (0 when there is none); see :meth:`since`."""
@@ -807,7 +849,10 @@ def replay(
     try:
         with correlation_scope(run.correlation_id):
             for letter in letters:
-                results.append(_replay_one(runner, run, queue, letter, refresh=refresh))
+                result = _replay_one(runner, run, queue, letter, refresh=refresh)
+                if result.outcome in ("replayed", "linked", "already_written", "superseded"):
+                    queue.close_older(letter, DeadLetterStatus.SUPERSEDED)
+                results.append(result)
     finally:
         runner.store.release_lease(run.lease)
     return results

@@ -300,3 +300,44 @@ def test_declared_reference_rule_overrides_the_connectors(tmp_path: Path) -> Non
     assert {(d.reason, d.owner) for d in letters} == {("reference_unmatched:task_key", "pmo")}
     assert {d.entity_key.rsplit(":", 1)[1] for d in letters} == with_task
     assert len(env.writes("/time-entries")) == 60 - len(with_task)
+
+
+def test_a_record_dead_lettered_again_is_one_letter_with_first_last_seen_and_attempts(
+    tmp_path: Path,
+) -> None:
+    env = AcmeEnv(tmp_path, config_text(types=EXPENSES))
+    gift = {
+        "person_id": 1,
+        "project_id": 1,
+        "date": "2026-11-03",
+        "category": "gifts",
+        "amount": 12.5,
+        "currency": "USD",
+        "status": "approved",
+    }
+    row = env.psa_sim.admin.insert("expenses", gift)
+    env.clock.advance(60)
+    env.runner().run_once()
+    env.psa_sim.admin.update("expenses", row["id"], {"amount": 15.0})  # edited, still unmapped
+    env.clock.advance(3600)
+    env.runner().run_once()
+
+    assert len(env.letters()) == 2  # two rows in the store ...
+    queue = DeadLetterQueue(env.store, "psa-to-erp")
+    (letter,) = queue.letters()  # ... one dead letter for the person who fixes it
+    assert letter.attempts == 2
+    assert letter.first_seen is not None
+    assert letter.last_seen is not None
+    assert (letter.last_seen - letter.first_seen).total_seconds() >= 3600
+    assert letter.payload["amount"]["amount"] == "15.00"  # the newest version
+
+    env.config = parse_config(config_text(types=EXPENSES, categories={"gifts": "EXP-GIFTS"}))
+    env.requests.clear()
+    assert [r.outcome for r in replay(env.runner())] == ["replayed"]
+    (post,) = env.writes("/expenses")
+    assert post[2]["amount"] == "15.00"
+    assert queue.letters() == []
+    assert {d.status for d in queue.letters(status=None)} == {
+        DeadLetterStatus.REPLAYED,
+        DeadLetterStatus.SUPERSEDED,
+    }
