@@ -381,3 +381,42 @@ def test_the_connector_governs_by_its_share_of_the_environment_user_limits() -> 
         conn.lookup(Customer, entity_key=EntityKey.parse(f"ek1:d:s:t:customer:{i}"))
     assert sim.stats.limit_violations == 0
     assert sim.clock.monotonic() - start >= 20  # 5 requests per 10 s: the configured share
+
+
+def test_no_secret_reaches_logs_reprs_or_errors(caplog: pytest.LogCaptureFixture) -> None:
+    from erpsa_sdk.http import assert_no_secrets
+
+    sim = _sim()
+    pem, cert, public = _certificate()
+    sim.register_certificate(sim.client_id, public, certificate_thumbprint_s256(cert))
+    secrets = [sim.client_secret, pem.split("\n")[1], sim.api_token]
+    caplog.set_level("DEBUG")
+    with_secret = _conn(
+        sim,
+        entra_tenant=sim.config.entra_tenant,
+        client_id=sim.client_id,
+        client_secret=sim.client_secret,
+    )
+    with_cert = _conn(
+        sim,
+        entra_tenant=sim.config.entra_tenant,
+        client_id=sim.client_id,
+        private_key=pem,
+        certificate=cert,
+    )
+    texts = [repr(with_secret.settings), repr(with_cert.settings), repr(with_secret.client)]
+    for conn in (with_secret, with_cert):
+        conn.match(Resource, email="ada@contoso.example")
+        entry = _entry(5, task=None)
+        ek, wk = _keys(entry)
+        conn.upsert(entry, entity_key=ek, write_key=wk, refs=_refs(conn))
+    sim.set_faults(FaultPlan.always("server_error"))
+    try:
+        with_secret.match(Resource, email="ada@contoso.example")
+    except Exception as exc:  # the error text itself is checked below
+        texts.append(f"{exc!r} {exc}")
+    finally:
+        sim.set_faults(None)
+    texts.extend(r.getMessage() for r in caplog.records)
+    for text in texts:
+        assert_no_secrets(text, secrets)
