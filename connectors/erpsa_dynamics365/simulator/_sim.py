@@ -144,7 +144,12 @@ class SimulatorConfig:
 
     @property
     def host(self) -> str:
-        """The environment's host name."""
+        """The environment's host name.
+
+        Examples:
+            >>> SimulatorConfig(environment="fabrikam", region="crm4").host
+            'fabrikam.crm4.dynamics.com'
+        """
         return f"{self.environment}.{self.region}.dynamics.com"
 
 
@@ -199,21 +204,41 @@ class DataverseSimulator(Simulator):
 
     @property
     def environment_url(self) -> str:
-        """``https://<env>.<region>.dynamics.com``."""
+        """``https://<env>.<region>.dynamics.com``.
+
+        Examples:
+            >>> DataverseSimulator().environment_url
+            'https://contoso.crm.dynamics.com'
+        """
         return f"https://{self.config.host}"
 
     @property
     def api_root(self) -> str:
-        """The Web API root the client talks to."""
+        """The Web API root the client talks to.
+
+        Examples:
+            >>> DataverseSimulator().api_root.endswith("/api/data/v9.2/")
+            True
+        """
         return f"{self.environment_url}{API_PATH}"
 
     @property
     def scope(self) -> str:
-        """The OAuth scope a token for this environment needs."""
+        """The OAuth scope a token for this environment needs.
+
+        Examples:
+            >>> DataverseSimulator().scope
+            'https://contoso.crm.dynamics.com/.default'
+        """
         return f"{self.environment_url}/.default"
 
     def token_url(self, base_url: str = "https://login.microsoftonline.com") -> str:
-        """The Entra token endpoint (on ``base_url`` when served over loopback)."""
+        """The Entra token endpoint (on ``base_url`` when served over loopback).
+
+        Examples:
+            >>> DataverseSimulator().token_url("http://127.0.0.1:9").startswith("http://127.0.0.1:9/")
+            True
+        """
         return f"{base_url.rstrip('/')}/{self.config.entra_tenant}/oauth2/v2.0/token"
 
     def credentials(self, base_url: str = "http://127.0.0.1") -> dict[str, Any]:
@@ -281,7 +306,12 @@ class DataverseSimulator(Simulator):
 
     def register_certificate(self, client_id: str, public_key: Any, thumbprint_s256: str) -> None:
         """Accept certificate assertions from ``client_id`` signed by ``public_key`` (a
-        ``joserfc`` RSA key) with ``x5t#S256`` = ``thumbprint_s256``."""
+        ``joserfc`` RSA key) with ``x5t#S256`` = ``thumbprint_s256``.
+
+        Examples:
+            >>> from joserfc.jwk import RSAKey
+            >>> DataverseSimulator().register_certificate("app", RSAKey.generate_key(2048), "x5t")
+        """
         with self._lock:
             self._certificates[client_id] = (public_key, thumbprint_s256)
 
@@ -289,7 +319,12 @@ class DataverseSimulator(Simulator):
 
     def error_body(self, status: int, code: str, message: str) -> Any:
         """``{"error": {"code", "message"}}``; the kit's generic throttle becomes the
-        documented request-count code."""
+        documented request-count code.
+
+        Examples:
+            >>> DataverseSimulator().error_body(429, "RATE_LIMITED", "slow down")["error"]["code"]
+            '0x80072322'
+        """
         if code == "RATE_LIMITED":
             code = THROTTLE_REQUESTS[0]
         elif code in {
@@ -306,7 +341,13 @@ class DataverseSimulator(Simulator):
     def insert_row(
         self, logical: str, data: Mapping[str, Any], *, at: datetime | None = None
     ) -> dict[str, Any]:
-        """Insert a row (a GUID is assigned when the primary key is missing)."""
+        """Insert a row (a GUID is assigned when the primary key is missing).
+
+        Examples:
+            >>> sim = DataverseSimulator()
+            >>> len(sim.insert_row("account", {"name": "N"})["data"]["accountid"])
+            36
+        """
         spec = TABLES[logical]
         values = dict(data)
         if not values.get(spec.pk):
@@ -318,7 +359,12 @@ class DataverseSimulator(Simulator):
         return row.snapshot()
 
     def find(self, logical: str, guid: str) -> Row | None:
-        """The live row ``guid`` of ``logical``, or ``None``."""
+        """The live row ``guid`` of ``logical``, or ``None``.
+
+        Examples:
+            >>> DataverseSimulator().find("account", "00000000-0000-0000-0000-000000000000") is None
+            True
+        """
         key = guid.strip("{}").lower()
         rid = self._index[logical].get(key)
         row = self.table(logical).get(rid) if rid is not None else None
@@ -339,7 +385,12 @@ class DataverseSimulator(Simulator):
 
     def seed_data(self, rng: random.Random) -> None:
         """Currencies, companies, accounts, bookable resources, expense categories, one
-        project with tasks and assignments, and a few time entries, expenses and invoices."""
+        project with tasks and assignments, and a few time entries, expenses and invoices.
+
+        Examples:
+            >>> DataverseSimulator().admin.count("bookableresource")
+            5
+        """
         s = self.seed
         past = self.clock.now() - timedelta(days=30)
 
@@ -547,7 +598,13 @@ class DataverseSimulator(Simulator):
             )
 
     def sample_row(self, table: str, rng: random.Random) -> dict[str, Any]:
-        """A new, valid row of ``table`` (churn and read tests)."""
+        """A new, valid row of ``table`` (churn and read tests).
+
+        Examples:
+            >>> import random
+            >>> DataverseSimulator().sample_row("account", random.Random(1))["statecode"]
+            0
+        """
         n = rng.randrange(10**9)
         usd = _guid(self.seed, "currency", "USD")
         project = _guid(self.seed, "project", 0)
@@ -646,14 +703,25 @@ class DataverseSimulator(Simulator):
         return rows[table]
 
     def mutate_row(self, table: str, data: Mapping[str, Any], rng: random.Random) -> dict[str, Any]:
-        """Changes for churn tests: the primary name, or a duration for time entries."""
+        """Changes for churn tests: the primary name, or a duration for time entries.
+
+        Examples:
+            >>> import random
+            >>> DataverseSimulator().mutate_row("account", {"name": "A"}, random.Random(1))
+            {'name': 'A *'}
+        """
         spec = TABLES[table]
         if table == "msdyn_timeentry":
             return {"msdyn_duration": 15 * (1 + rng.randrange(32))}
         return {spec.primary_name: f"{data.get(spec.primary_name)} *"}
 
     def bad_row(self, table: str) -> dict[str, Any]:
-        """A stored row the connector must reject (fractional minutes, no name, ...)."""
+        """A stored row the connector must reject (fractional minutes, no name, ...).
+
+        Examples:
+            >>> DataverseSimulator().bad_row("msdyn_timeentry")["msdyn_duration"]
+            12.5
+        """
         row = self.sample_row(table, random.Random(0))  # noqa: S311 - test data
         if table == "msdyn_timeentry":
             row["msdyn_duration"] = 12.5
@@ -713,14 +781,28 @@ class DataverseSimulator(Simulator):
             return [self.snapshot(logical, row)] if row is not None else []
 
     def snapshot(self, logical: str, row: Row) -> dict[str, Any]:
-        """A row snapshot addressed by its GUID (``id``), with ``modifiedon`` in ``data``."""
+        """A row snapshot addressed by its GUID (``id``), with ``modifiedon`` in ``data``.
+
+        Examples:
+            >>> sim = DataverseSimulator()
+            >>> row = sim.find("account", sim.admin.rows("account")[0]["id"])
+            >>> sim.snapshot("account", row)["id"] == row.data["accountid"]
+            True
+        """
         snap = row.snapshot()
         snap["row"] = snap["id"]
         snap["id"] = self._pk(TABLES[logical], row)
         return snap
 
     def on_post(self, table: str, row: Row) -> None:
-        """Posting approves a time entry, posts an expense, closes an invoice."""
+        """Posting approves a time entry, posts an expense, closes an invoice.
+
+        Examples:
+            >>> sim = DataverseSimulator()
+            >>> entry = sim.admin.rows("msdyn_timeentry")[0]["id"]
+            >>> sim.admin.post("msdyn_timeentry", entry)["data"]["msdyn_entrystatus"]
+            192350002
+        """
         if table == "msdyn_timeentry":
             row.data["msdyn_entrystatus"] = 192350002
         elif table == "msdyn_expense":
@@ -1412,7 +1494,13 @@ class DataverseAdmin(Admin):
     def insert(
         self, table: str, data: Mapping[str, Any], *, at: datetime | None = None
     ) -> dict[str, Any]:
-        """Insert a row (a GUID is assigned); the snapshot's ``id`` is the GUID."""
+        """Insert a row (a GUID is assigned); the snapshot's ``id`` is the GUID.
+
+        Examples:
+            >>> admin = DataverseSimulator().admin
+            >>> len(admin.insert("account", {"name": "N"})["id"])
+            36
+        """
         with self._dv._lock:
             snap = self._dv.insert_row(table, data, at=at)
             row = self._dv.find(table, snap["data"][TABLES[table].pk])
@@ -1420,23 +1508,51 @@ class DataverseAdmin(Admin):
             return self._dv.snapshot(table, row)
 
     def update(self, table: str, row_id: int | str, changes: Mapping[str, Any]) -> dict[str, Any]:
-        """Change the row ``row_id`` (a GUID)."""
+        """Change the row ``row_id`` (a GUID).
+
+        Examples:
+            >>> admin = DataverseSimulator().admin
+            >>> row = admin.rows("account")[0]["id"]
+            >>> admin.update("account", row, {"name": "Z"})["data"]["name"]
+            'Z'
+        """
         with self._dv._lock:
             row = self._dv.table(table).update(self._int(table, row_id), changes)
             return self._dv.snapshot(table, row)
 
     def delete(self, table: str, row_id: int | str) -> dict[str, Any]:
-        """Delete the row ``row_id`` (a GUID)."""
+        """Delete the row ``row_id`` (a GUID).
+
+        Examples:
+            >>> admin = DataverseSimulator().admin
+            >>> row = admin.rows("account")[0]["id"]
+            >>> admin.delete("account", row)["deleted_at"] is not None
+            True
+        """
         with self._dv._lock:
             row = self._dv.table(table).delete(self._int(table, row_id))
             return self._dv.snapshot(table, row)
 
     def archive(self, table: str, row_id: int | str) -> dict[str, Any]:
-        """Deactivate the row (``statecode`` 1)."""
+        """Deactivate the row (``statecode`` 1).
+
+        Examples:
+            >>> admin = DataverseSimulator().admin
+            >>> row = admin.rows("account")[0]["id"]
+            >>> admin.archive("account", row)["data"]["statecode"]
+            1
+        """
         return self.update(table, row_id, {"statecode": 1})
 
     def post(self, table: str, row_id: int | str) -> dict[str, Any]:
-        """Post (lock) the row ``row_id`` (a GUID)."""
+        """Post (lock) the row ``row_id`` (a GUID).
+
+        Examples:
+            >>> admin = DataverseSimulator().admin
+            >>> row = admin.rows("invoice")[0]["id"]
+            >>> admin.post("invoice", row)["posted"]
+            True
+        """
         with self._dv._lock:
             rid = self._int(table, row_id)
             super().post(table, rid)
@@ -1445,7 +1561,13 @@ class DataverseAdmin(Admin):
             return self._dv.snapshot(table, row)
 
     def rows(self, table: str, *, include_deleted: bool = False) -> list[dict[str, Any]]:
-        """Snapshots (``id`` = GUID) of the rows of ``table``."""
+        """Snapshots (``id`` = GUID) of the rows of ``table``.
+
+        Examples:
+            >>> admin = DataverseSimulator().admin
+            >>> len(admin.rows("cdm_company"))
+            3
+        """
         with self._dv._lock:
             return [
                 self._dv.snapshot(table, r)
@@ -1454,7 +1576,15 @@ class DataverseAdmin(Admin):
             ]
 
     def churn(self, table: str, fraction: float, rng: random.Random) -> dict[str, list[Any]]:
-        """The kit's churn, reporting GUIDs."""
+        """The kit's churn, reporting GUIDs.
+
+        Examples:
+            >>> import random
+            >>> admin = DataverseSimulator().admin
+            >>> changed = admin.churn("account", 0.2, random.Random(0))
+            >>> sorted(changed)
+            ['deleted', 'inserted', 'updated']
+        """
         with self._dv._lock:
             changed = super().churn(table, fraction, rng)
             spec = TABLES[table]
