@@ -349,7 +349,8 @@ class SyncRunner:
         self._stop.clear()
         lease = self.store.acquire_lease(self.pipeline.name, holder=self.holder, ttl=self.lease_ttl)
         run = _Run(uuid.uuid4().hex, new_correlation_id(), lease)
-        run.guard = LeaseState(lease, self.clock, margin=self.lease_ttl / 3)
+        # The margin covers clock skew between workers (NTP keeps it well under a second).
+        run.guard = LeaseState(lease, self.clock, margin=min(1.0, self.lease_ttl / 10))
         restore = self._install_signals()
         beat_done = threading.Event()
         beat = threading.Thread(

@@ -518,3 +518,17 @@ def test_a_connector_without_a_tenant_needs_one_given(target: FakeTarget) -> Non
         "fakepsa:psa9",
         "fakeerp:erp1",
     )
+
+
+def test_a_run_longer_than_its_lease_ttl_keeps_renewing_it(
+    source: FakeSource, target: FakeTarget, store: SQLiteStateStore, clock: SimClock
+) -> None:
+    seed(source, customers=12)
+    runner = make_runner(source, target, store, types=(Customer,), lease_ttl=30)
+    runner.on_progress = lambda progress: clock.advance(25)  # slow batches, by the store's clock
+    report = runner.run_once()
+    assert report.status is RunStatus.COMPLETED, report.error
+    assert report.counts["created"] == 12
+    lease = store.current_lease("psa->erp")
+    assert lease is not None
+    assert lease.fence == 1
