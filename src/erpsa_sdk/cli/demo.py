@@ -1,8 +1,10 @@
-"""``erpsa demo``: the canonical model at work, offline, in well under a second.
+"""``erpsa demo``: a firm synced from Kantata to NetSuite and Dynamics 365, checked, offline.
 
-It builds a consulting invoice from a week of time entries: exact minutes, dated bill rates,
-``Money × Decimal`` rounded once per line, totals that add up, and prints the invoice (Rich)
-and its JSON.
+It seeds the Kantata simulator with a professional services firm, runs Kantata → NetSuite and
+Kantata → Dynamics 365 (a dual run) under faults with planted bad records, a mid-run edit and
+two deletions, then prints counts, dead letters by owner, reconciliation, the dual-run diff and
+one record's lineage (``--json``: one JSON object computed by an independent checker).
+``erpsa demo --invoice`` prints the canonical-model invoice example instead.
 
 Examples:
     >>> invoice, entries = build_demo_invoice()
@@ -129,18 +131,134 @@ def build_demo_invoice() -> tuple[Invoice, list[TimeEntry]]:
 @app.command("demo")
 def demo(
     json_only: Annotated[
-        bool, typer.Option("--json", help="Print only the invoice JSON (for piping).")
+        bool, typer.Option("--json", help="Print one JSON summary object (for piping).")
     ] = False,
+    invoice: Annotated[
+        bool, typer.Option("--invoice", help="Print the invoice example instead.")
+    ] = False,
+    seed: Annotated[int, typer.Option(help="Seed of the firm and the faults.")] = 7,
+    weeks: Annotated[int, typer.Option(help="Weeks of time and expenses.")] = 6,
 ) -> None:
-    """Build a consulting invoice from a week of time entries and print it and its JSON.
+    """Sync a seeded firm from Kantata to NetSuite and Dynamics 365 on simulators and check it.
+
+    Exit code 0 when the checker finds nothing missing, duplicated or unexpected and
+    reconciliation has no mismatch; 1 otherwise.
 
     Examples:
         >>> from typer.testing import CliRunner
         >>> from erpsa_sdk.cli import app
-        >>> result = CliRunner().invoke(app, ["demo", "--json"])
+        >>> result = CliRunner().invoke(app, ["demo", "--invoice", "--json"])
         >>> '"total"' in result.output
         True
     """
+    if invoice:
+        _invoice(json_only)
+        return
+    import json
+    import logging
+
+    from rich.console import Console
+    from rich.table import Table
+
+    from erpsa_sdk.demo import run_drills, run_scenario, summarize
+
+    logging.getLogger("erpsa_sdk").setLevel(logging.ERROR)
+    console = Console(stderr=json_only)
+    with console.status("Seeding Kantata and running both pipelines under faults..."):
+        run = run_scenario(seed=seed, weeks=weeks)
+        summary = summarize(run)
+        summary["drills"] = run_drills(run)
+    clean = (
+        summary["missing_at_target"] == 0
+        and summary["duplicates_at_target"] == 0
+        and summary["unexpected_at_target"] == 0
+        and summary["reconciliation"]["mismatches"] == 0
+    )
+    if json_only:
+        typer.echo(json.dumps(summary, sort_keys=True, default=str))
+        raise typer.Exit(0 if clean else 1)
+    firm = summary["firm"]
+    console.print(
+        f"[bold]Firm[/]: {firm['legal_entities']} legal entities, {firm['customers']} customers, "
+        f"{firm['projects']} projects, {firm['consultants']} consultants, {firm['weeks']} weeks "
+        f"({firm['time_entries']} time entries, {firm['expenses']} expenses)"
+    )
+    table = Table(title="Pipelines (checker: seeded -> expected -> landed)")
+    for col in ("pipeline", "type", "seeded", "dead letters", "skipped", "expected", "landed"):
+        table.add_column(col, justify="left" if col in ("pipeline", "type") else "right")
+    for name, p in summary["pipelines"].items():
+        for type_name, seeded in p["seeded"].items():
+            expected = p["expected_at_target"][type_name]
+            table.add_row(
+                name, type_name, str(seeded),
+                str(seeded - expected - p["skipped_unsupported"].get(type_name, 0)),
+                str(p["skipped_unsupported"].get(type_name, 0)), str(expected),
+                str(p["landed_at_target"].get(type_name, 0)),
+            )  # fmt: skip
+    console.print(table)
+    faults = Table(title="Runs and faults")
+    for col in ("pipeline", "runs", "requests", "faults injected", "linked", "written"):
+        faults.add_column(col, justify="right" if col != "pipeline" else "left")
+    for name, p in summary["pipelines"].items():
+        c = p["counts"]
+        written = sum(c.get(k, 0) for k in ("created", "updated", "upserted", "deleted"))
+        faults.add_row(name, str(p["runs"]), str(p["requests"]), str(p["faults_injected"]),
+                       str(c.get("linked", 0)), str(written))  # fmt: skip
+    console.print(faults)
+    letters = Table(title="Dead letters by owner")
+    for col in ("pipeline", "owner", "reason", "source id"):
+        letters.add_column(col)
+    for name, p in summary["pipelines"].items():
+        for letter in p["dead_letters"]:
+            letters.add_row(name, letter["owner"], letter["reason"], letter["source_id"])
+    console.print(letters)
+    rec = Table(title="Reconciliation by legal entity (source = target)")
+    for col in ("pipeline", "legal entity", "currency", "records", "minutes", "amount",
+                "parked", "mismatches"):  # fmt: skip
+        rec.add_column(col, justify="left" if col in ("pipeline", "legal entity") else "right")
+    for run_ in run.pipelines:
+        if run_.reconciliation is None:
+            continue
+        for g in run_.reconciliation.by_legal_entity().values():
+            rec.add_row(
+                run_.name, g.group[0], g.group[2], f"{g.source_count}/{g.target_count}",
+                f"{g.source_minutes}/{g.target_minutes}", f"{g.source_amount}/{g.target_amount}",
+                str(g.parked), str(g.mismatches),
+            )  # fmt: skip
+    console.print(rec)
+    dual = summary["dual_run_diff"]
+    if dual:
+        console.print(
+            f"[bold]Dual-run diff[/] {dual['a']} vs {dual['b']}: {dual['differences']} "
+            "record(s) differ"
+        )
+        for row in dual["records"][:10]:
+            console.print(f"  {row['kind']:<10} {row['entity_key']}")
+    lineage = summary["lineage"]
+    if lineage:
+        console.print(f"[bold]Lineage[/] of the edited time entry {lineage['source_id']}:")
+        for step in lineage["steps"]:
+            console.print(
+                f"  {step.get('at', ''):<34} {step['target']:<40} {step['kind']:<8} "
+                f"{step['status']:<10} {step.get('target_id', '')}"
+            )
+    drills = summary["drills"]
+    if drills:
+        console.print(f"[bold]Reconciliation drill[/] on {drills['pipeline']} (behind the "
+                      "runner's back, and after the Kantata event feed expired):")  # fmt: skip
+        for m in drills["found"]:
+            console.print(f"  {m['kind']:<20} {m['entity_key']}  ({m['detail']})")
+    for key, why in summary["not_reconciled"].items():
+        console.print(f"[yellow]not reconciled[/] {key}: {why}")
+    console.print(
+        f"missing {summary['missing_at_target']}, duplicates {summary['duplicates_at_target']}, "
+        f"unexpected {summary['unexpected_at_target']}, reconciliation mismatches "
+        f"{summary['reconciliation']['mismatches']} - {summary['seconds']} s"
+    )
+    raise typer.Exit(0 if clean else 1)
+
+
+def _invoice(json_only: bool) -> None:
     invoice, entries = build_demo_invoice()
     payload = invoice.model_dump_json(indent=2)
     if json_only:

@@ -1,0 +1,407 @@
+"""The demo scenario: a firm in Kantata, synced to NetSuite (current ERP) and Dynamics 365
+(target ERP, dual run) under faults, with planted bad records, a mid-run edit and deletions."""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import httpx2
+from pydantic import BaseModel
+
+from erpsa_sdk.clock import SimClock
+from erpsa_sdk.demo.checker import rows_for
+from erpsa_sdk.mapping import MappingPolicy, ValueMap
+from erpsa_sdk.models import (
+    Customer,
+    EntityKey,
+    Expense,
+    LegalEntity,
+    Project,
+    Resource,
+    TimeEntry,
+)
+from erpsa_sdk.models.refs import Rejected
+from erpsa_sdk.registry import get_plugin
+from erpsa_sdk.sync import (
+    CrosswalkEntry,
+    Pipeline,
+    Progress,
+    RunReport,
+    SQLiteStateStore,
+    SyncRunner,
+)
+from erpsa_sdk.sync.reconcile import Reconciliation, reconcile
+from erpsa_sdk.testing.faults import FaultPlan
+from erpsa_sdk.testing.seed import SeededFirm, clear_simulator, generate_firm, write_firm
+
+__all__ = ["DemoRun", "Planted", "run_scenario"]
+
+NAMESPACE = "demo"
+TYPES: tuple[type[BaseModel], ...] = (Resource, Customer, Project, TimeEntry, Expense)
+#: ≥ 5 % of the ERP requests meet a fault: throttling, server errors, answers lost after commit.
+ERP_FAULTS = "rate_limit=0.03,server_error=0.02,commit_then_drop=0.03"
+PSA_FAULTS = "rate_limit=0.02,server_error=0.02;methods=GET"
+CLOSED_PERIOD = "2026-08"
+
+
+@dataclass
+class Planted:
+    """What the demo plants in the PSA, by Kantata record id, with the reason each must get."""
+
+    unknown_project: str = ""
+    naive_timestamp: str = ""
+    closed_period_expense: str = ""
+    edited: str = ""
+    deleted_unposted: str = ""
+    deleted_posted: str = ""
+    edited_minutes: int = 0
+    tampered_deleted: str = ""
+    tampered_amount: str = ""
+    source_deleted_late: str = ""
+
+
+@dataclass
+class PipelineRun:
+    """One pipeline of the demo: its simulator, connector, runner and reports."""
+
+    name: str
+    vendor: str
+    sim: Any
+    connector: Any
+    pipeline: Pipeline
+    runner: SyncRunner
+    seed_ids: dict[str, dict[str, str]]
+    reports: list[RunReport] = field(default_factory=list)
+    reconciliation: Reconciliation | None = None
+    types: tuple[type[BaseModel], ...] = ()
+
+
+@dataclass
+class DemoRun:
+    """Everything the demo did, for the checker, the tables and the JSON."""
+
+    firm: SeededFirm
+    clock: SimClock
+    kantata: Any
+    source: Any
+    kantata_ids: dict[str, dict[str, str]]
+    store: SQLiteStateStore
+    pipelines: list[PipelineRun]
+    planted: Planted
+    policy: MappingPolicy
+    drills: dict[str, Any] = field(default_factory=dict)
+    seconds: float = 0.0
+    missing_connectors: list[str] = field(default_factory=list)
+    not_reconciled: dict[str, str] = field(default_factory=dict)
+
+    def entity_key(self, object_type: str, source_id: str) -> EntityKey:
+        """The EntityKey of a Kantata record in this demo."""
+        return EntityKey(
+            namespace=NAMESPACE,
+            system=self.source.name,
+            tenant=self.source_tenant,
+            source_id=source_id,
+            object_type=object_type,
+        )
+
+    @property
+    def source_tenant(self) -> str:
+        """The Kantata tenant, as the pipelines name it."""
+        return self.pipelines[0].pipeline.source_connection.split(":", 1)[1]
+
+
+class DemoPolicy(MappingPolicy):
+    """Value maps plus one derived field: a project's legal entity from its customer.
+
+    The firm keeps the legal entity on the Kantata workspace group (the customer); the value
+    map ``legal_entity`` translates that group to the legal entity, which the crosswalk links
+    to the ERP's subsidiary or company. An unmapped customer is an ``unmapped_value`` dead
+    letter, never a default.
+    """
+
+    def __init__(self, legal_entity: ValueMap, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.legal_entity = legal_entity
+
+    def transform(self, obj: BaseModel) -> BaseModel:
+        obj = super().transform(obj)
+        if isinstance(obj, Project) and obj.legal_entity_key is None and obj.customer_key:
+            value = self.legal_entity.translate(
+                obj.customer_key, field_path="Project.legal_entity_key"
+            )
+            obj = obj.model_copy(update={"legal_entity_key": value})
+        return obj
+
+
+def _link_legal_entities(
+    store: SQLiteStateStore, pipeline: Pipeline, target: Any, firm: SeededFirm
+) -> int:
+    """Initial match of the legal entities: find each by name at the ERP, link it."""
+    lease = store.acquire_lease(f"{pipeline.name}#link", holder="demo", ttl=60)
+    linked = 0
+    try:
+        tenant = pipeline.source_connection.split(":", 1)[1]
+        for le in firm.legal_entities:
+            found = target.match(LegalEntity, name=le.name)
+            if len(found) != 1:
+                continue
+            key = f"LE-{le.code}"
+            ek = EntityKey(
+                namespace=NAMESPACE, system=pipeline.source.name, tenant=tenant,
+                source_id=key, object_type="legal_entity",
+            ).canonical  # fmt: skip
+            store.crosswalk_put(
+                lease, CrosswalkEntry(pipeline.source_connection, ek, "legal_entity", key)
+            )
+            store.crosswalk_put(
+                lease, CrosswalkEntry(pipeline.target_connection, ek, "legal_entity", found[0].id)
+            )
+            linked += 1
+    finally:
+        store.release_lease(lease)
+    return linked
+
+
+def _erp_settings(vendor: str, sim: Any) -> dict[str, Any]:
+    if vendor == "netsuite":
+        return {
+            "account_id": sim.tenant,
+            "max_concurrency": 4,
+            "token": sim.api_token,
+            "lag_seconds": 0,
+        }
+    return {"environment_url": sim.environment_url, "token": sim.api_token}
+
+
+def run_scenario(
+    *,
+    seed: int = 7,
+    weeks: int = 6,
+    workdir: Path | None = None,
+    on_event: Callable[[str, Any], None] | None = None,
+) -> DemoRun:
+    """Run the whole demo on simulators; return what happened (no printing here)."""
+    started = time.monotonic()
+    emit = on_event or (lambda kind, data: None)
+    clock = SimClock(autojump=True)
+    clock.advance(0)
+    firm = generate_firm(seed=seed, weeks=weeks)
+    kantata_plugin = get_plugin("kantata")
+    ksim = kantata_plugin.simulator(seed=seed, clock=clock)
+    clear_simulator(ksim)
+    clock.advance(10 * 86400)  # the cleared rows' deletion events expire before the sync
+    kantata_ids = write_firm(ksim, firm)
+    planted = Planted()
+    # Planted bad records: time on a project that does not exist, a naive timestamp.
+    person = kantata_ids["Resource"]["1"]
+    row = ksim.admin.insert(
+        "time_entries",
+        {**ksim.sample_row("time_entries", __import__("random").Random(seed)),
+         "workspace_id": 999_999, "user_id": int(person), "story_id": None,
+         "date_performed": firm.start.isoformat(), "time_in_minutes": 60,
+         "notes": "Time on an unknown project"},
+    )  # fmt: skip
+    planted.unknown_project = str(row["id"])
+    first_ws = kantata_ids["Project"]["1"]
+    row = ksim.admin.insert(
+        "time_entries",
+        {**ksim.sample_row("time_entries", __import__("random").Random(seed + 1)),
+         "workspace_id": int(first_ws), "user_id": int(person), "story_id": None,
+         "date_performed": f"{firm.start.isoformat()}T14:30:00", "time_in_minutes": 30,
+         "notes": "Naive timestamp"},
+    )  # fmt: skip
+    planted.naive_timestamp = str(row["id"])
+    us_project = next(p for p in firm.projects if p.legal_entity == "US")
+    closed_day = date(int(CLOSED_PERIOD[:4]), int(CLOSED_PERIOD[5:]), 28)
+    rec = ksim.create(
+        "expenses",
+        workspace_id=kantata_ids["Project"][str(us_project.index)],
+        user_id=person,
+        date=closed_day.isoformat(),
+        category="Travel",
+        amount_in_cents=18_250,
+        notes="Expense in a closed period",
+    )
+    planted.closed_period_expense = str(rec["id"])
+    emit("seeded", {"firm": firm, "kantata": kantata_ids})
+
+    workdir = workdir or Path(tempfile.mkdtemp(prefix="erpsa-demo-"))
+    store = SQLiteStateStore(workdir / "state.db", clock=clock)
+    source = kantata_plugin.create(
+        {"token": ksim.api_token}, transport=httpx2.MockTransport(ksim), clock=clock
+    )
+    le_map = ValueMap(
+        "legal_entity",
+        {kantata_ids["Customer"][str(c.index)]: f"LE-{c.legal_entity}" for c in firm.customers},
+    )
+    policy = DemoPolicy(
+        le_map,
+        natural_keys={"Resource": ("email",), "Customer": ("name",)},
+        reference_rules={"Project.legal_entity_key": "match"},
+    )
+    runs: list[PipelineRun] = []
+    missing: list[str] = []
+    for vendor in ("netsuite", "dynamics365"):
+        try:
+            plugin = get_plugin(vendor)
+        except Exception:  # an uninstalled connector: the demo says so and runs the rest
+            missing.append(vendor)
+            continue
+        sim = plugin.simulator(seed=seed, clock=clock)
+        ids = write_firm(sim, firm)
+        if vendor == "netsuite":
+            # NetSuite is the current ERP: it already holds the customers (linked by name).
+            currencies = {r["data"].get("symbol"): r["id"] for r in sim.admin.rows("currency")}
+            for c in firm.customers:
+                sim.admin.insert(
+                    "customer",
+                    {
+                        "entityid": f"C{100 + c.index}",
+                        "companyname": c.name,
+                        "subsidiary": int(ids["LegalEntity"][c.legal_entity]),
+                        "currency": currencies[firm.legal_entity(c.legal_entity).currency],
+                        "isinactive": False,
+                    },
+                )
+            sim.admin.close_period(CLOSED_PERIOD)
+        connector = plugin.create(
+            _erp_settings(vendor, sim), transport=httpx2.MockTransport(sim), clock=clock
+        )
+        pipeline = Pipeline(
+            f"kantata->{vendor}", source=source, target=connector, namespace=NAMESPACE,
+            types=TYPES,
+        )  # fmt: skip
+        _link_legal_entities(store, pipeline, connector, firm)
+        sim.set_faults(FaultPlan.parse(f"{ERP_FAULTS};seed={seed}"))
+        runner = SyncRunner(
+            pipeline, store=store, handle_signals=False, workers=8, policy=policy, clock=clock
+        )
+        runs.append(PipelineRun(pipeline.name, vendor, sim, connector, pipeline, runner, ids))
+    ksim.set_faults(FaultPlan.parse(f"{PSA_FAULTS};seed={seed}"))
+    demo = DemoRun(
+        firm, clock, ksim, source, kantata_ids, store, runs, planted, policy,
+        missing_connectors=missing,
+    )  # fmt: skip
+
+    # The last week is not approved yet, so its entries can still change at the source.
+    open_entries = [e for e in firm.time_entries if not e.approved]
+    edited, unposted, posted = open_entries[0], open_entries[1], open_entries[2]
+    planted.edited = kantata_ids["TimeEntry"][str(edited.index)]
+    planted.deleted_unposted = kantata_ids["TimeEntry"][str(unposted.index)]
+    planted.deleted_posted = kantata_ids["TimeEntry"][str(posted.index)]
+    planted.edited_minutes = edited.minutes + 45
+    done = {"mid_run": False}
+
+    def mid_run(progress: Progress) -> None:
+        # During the last pipeline's first run, once its time entries are written (so every
+        # ERP holds them): edit one, post one at the ERPs (finance closed it), delete two.
+        if done["mid_run"] or progress.step != "Expense":
+            return
+        done["mid_run"] = True
+        ksim.update("time_entries", planted.edited, time_in_minutes=planted.edited_minutes,
+                    notes="Edited after sync")  # fmt: skip
+        for run in runs:
+            ek = demo.entity_key("time_entry", planted.deleted_posted)
+            table, _ = run.sim.entity_key_fields["TimeEntry"]
+            for row in rows_for(run.sim, "TimeEntry", ek):
+                run.sim.admin.post(table, row["id"])
+        ksim.delete("time_entries", planted.deleted_unposted)
+        ksim.delete("time_entries", planted.deleted_posted)
+        emit("mid_run", planted)
+
+    for i, run in enumerate(runs):
+        if i == len(runs) - 1:
+            run.runner.on_progress = mid_run
+        emit("run_start", run)
+        clock.advance(5)
+        report = run.runner.run_once()
+        run.runner.on_progress = None
+        run.reports.append(report)
+        emit("run_done", (run, report))
+    # Later runs pick up the edit and the deletions and retry what waits; a planted reference
+    # that never resolves becomes a dead letter after the configured number of runs.
+    for _ in range(run_limit := 6):
+        quiet = True
+        for run in runs:
+            clock.advance(5)
+            report = run.runner.run_once()
+            run.reports.append(report)
+            emit("run_done", (run, report))
+            if report.counts.get("read", 0) or report.counts.get("waiting", 0):
+                quiet = False
+        if quiet:
+            break
+    del run_limit
+    for run in runs:
+        types = []
+        for model in (TimeEntry, Expense):
+            # A target whose connector cannot read back what it holds is not reconciled on
+            # that type; the demo says so instead of counting the unreadable rows.
+            unreadable = sum(isinstance(o, Rejected) for o in run.connector.read(model))
+            if unreadable:
+                demo.not_reconciled[f"{run.name}:{model.__name__}"] = (
+                    f"{unreadable} {model.__name__} rows at {run.vendor} read back as Rejected "
+                    "by its connector"
+                )
+            else:
+                types.append(model)
+        run.types = tuple(types)
+        run.reconciliation = reconcile(run.pipeline, store, policy=policy, types=types)
+        emit("reconciled", run)
+    demo.seconds = time.monotonic() - started
+    return demo
+
+
+def run_drills(demo: DemoRun) -> dict[str, Any]:
+    """After the main check: tamper with the current ERP behind the runner's back, and delete a
+    source record after the Kantata event feed expired; reconciliation must name all three."""
+    if not demo.pipelines:
+        return {}
+    run = demo.pipelines[0]
+    sim = run.sim
+    firm = demo.firm
+    entries = [e for e in firm.time_entries if e.approved]
+    victim = demo.kantata_ids["TimeEntry"][str(entries[5].index)]
+    exp = demo.kantata_ids["Expense"][str(firm.expenses[3].index)]
+    ek_entry = demo.entity_key("time_entry", victim)
+    ek_exp = demo.entity_key("expense", exp)
+    t_table, _ = sim.entity_key_fields["TimeEntry"]
+    e_table, _ = sim.entity_key_fields["Expense"]
+    found: dict[str, str] = {}
+    for row in rows_for(sim, "TimeEntry", ek_entry):
+        sim.admin.delete(t_table, row["id"])
+        found["deleted_at_target"] = str(row["id"])
+    for row in rows_for(sim, "Expense", ek_exp):
+        amount_field = "total" if "total" in row["data"] else "msdyn_amount"
+        sim.admin.update(e_table, row["id"], {amount_field: Decimal("999.99")})
+        found["amount_changed_at_target"] = str(row["id"])
+    # A source deletion whose event the runner never read: the feed keeps 9 days.
+    unapproved = [e for e in firm.time_entries if not e.approved]
+    late = demo.kantata_ids["TimeEntry"][str(unapproved[7].index)]
+    demo.kantata.set_faults(None)
+    demo.kantata.delete("time_entries", late)
+    demo.clock.advance(10 * 86400)
+    demo.planted.tampered_deleted = victim
+    demo.planted.tampered_amount = exp
+    demo.planted.source_deleted_late = late
+    result = reconcile(run.pipeline, demo.store, policy=demo.policy, types=run.types)
+    named = Counter(m.kind for m in result.mismatches)
+    return {
+        "pipeline": run.name,
+        "planted": {
+            "deleted_at_target": victim,
+            "amount_changed_at_target": exp,
+            "deleted_at_source_after_feed_expired": late,
+        },
+        "found": [m.to_dict() for m in result.mismatches],
+        "kinds": dict(named),
+        "target_rows": found,
+    }

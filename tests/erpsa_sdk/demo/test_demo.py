@@ -1,0 +1,100 @@
+"""Acceptance of `erpsa demo` (issue 12): the dual run, checked by the independent checker."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from erpsa_sdk.demo import run_drills, run_scenario, summarize
+
+
+@pytest.fixture(scope="module")
+def demo() -> tuple[Any, dict[str, Any]]:
+    run = run_scenario(seed=7, weeks=6)
+    summary = summarize(run)
+    summary["drills"] = run_drills(run)
+    return run, summary
+
+
+def test_dead_letters_are_exactly_the_planted_records(demo: tuple[Any, dict[str, Any]]) -> None:
+    run, summary = demo
+    p = run.planted
+    want = {
+        (p.unknown_project, "unresolved_reference"),
+        (p.naive_timestamp, "invalid_source_record"),
+        (p.deleted_posted, "posted_record_changed"),
+    }
+    ns = {
+        (d["source_id"], d["reason"])
+        for d in summary["pipelines"]["kantata->netsuite"]["dead_letters"]
+    }
+    dv = {
+        (d["source_id"], d["reason"])
+        for d in summary["pipelines"]["kantata->dynamics365"]["dead_letters"]
+    }
+    assert ns == want | {(p.closed_period_expense, "validation_failed:period_closed")}
+    assert dv == want
+    owners = {
+        d["reason"]: d["owner"] for d in summary["pipelines"]["kantata->netsuite"]["dead_letters"]
+    }
+    assert owners["posted_record_changed"] == "finance"
+    assert owners["validation_failed:period_closed"] == "finance"
+
+
+def test_expected_equals_seeded_minus_dead_letters_minus_skipped(
+    demo: tuple[Any, dict[str, Any]],
+) -> None:
+    _, summary = demo
+    for pipeline in summary["pipelines"].values():
+        letters: dict[str, int] = {}
+        for d in pipeline["dead_letters"]:
+            kind = "Expense" if d["reason"].endswith("period_closed") else "TimeEntry"
+            letters[kind] = letters.get(kind, 0) + 1
+        for type_name, seeded in pipeline["seeded"].items():
+            skipped = pipeline["skipped_unsupported"].get(type_name, 0)
+            expected = pipeline["expected_at_target"][type_name]
+            assert expected == seeded - letters.get(type_name, 0) - skipped
+            assert pipeline["landed_at_target"][type_name] == expected
+        assert pipeline["landed_at_target"]["TimeEntry"] >= 0.95 * pipeline["seeded"]["TimeEntry"]
+    assert summary["missing_at_target"] == 0
+    assert summary["duplicates_at_target"] == 0
+    assert summary["unexpected_at_target"] == 0
+    assert summary["reconciliation"]["mismatches"] == 0
+
+
+def test_faults_hit_at_least_5_percent_of_erp_requests(demo: tuple[Any, dict[str, Any]]) -> None:
+    _, summary = demo
+    for pipeline in summary["pipelines"].values():
+        assert pipeline["faults_injected"] >= 0.05 * pipeline["requests"]
+
+
+def test_edit_and_deletions_at_both_erps(demo: tuple[Any, dict[str, Any]]) -> None:
+    _, summary = demo
+    for pipeline in summary["pipelines"].values():
+        assert pipeline["edited_entry_updated_in_place"] is True
+        assert pipeline["unposted_deletion_deleted"] is True
+        assert pipeline["posted_deletion"] == "dead_lettered_to_finance"
+    assert summary["values_differ_at_target"] == 0
+
+
+def test_reconciliation_names_tampering_and_a_deletion_after_the_feed_expired(
+    demo: tuple[Any, dict[str, Any]],
+) -> None:
+    run, summary = demo
+    found = {(m["kind"], m["entity_key"].rsplit(":", 1)[1]) for m in summary["drills"]["found"]}
+    p = run.planted
+    assert ("missing_at_target", p.tampered_deleted) in found
+    assert ("amount_differs", p.tampered_amount) in found
+    assert ("deleted_at_source", p.source_deleted_late) in found
+    assert len(found) == 3
+
+
+def test_dual_run_diff_shows_only_the_closed_period_expense(
+    demo: tuple[Any, dict[str, Any]],
+) -> None:
+    run, summary = demo
+    records = summary["dual_run_diff"]["records"]
+    assert [(r["kind"], r["entity_key"].rsplit(":", 1)[1]) for r in records] == [
+        ("only_in_a", run.planted.closed_period_expense)
+    ]
