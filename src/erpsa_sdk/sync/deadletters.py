@@ -67,7 +67,7 @@ from erpsa_sdk.errors import (
 )
 from erpsa_sdk.models.keys import EntityKey, WriteKey, WriteOperation
 from erpsa_sdk.models.refs import Rejected
-from erpsa_sdk.sync._records import CrosswalkEntry, DeadLetter, LedgerStatus
+from erpsa_sdk.sync._records import CrosswalkEntry, DeadLetter, LedgerEntry, LedgerStatus
 
 if TYPE_CHECKING:
     from erpsa_sdk.sync._runner import SyncRunner, _Batch, _Run
@@ -888,6 +888,11 @@ def _replay_one(
     model = _models().get(ek.object_type)
     if model is None:
         return fail(f"unknown object type {ek.object_type!r}")
+    entry = (
+        runner.store.ledger_entry(runner._target, letter.write_key) if letter.write_key else None
+    )
+    if entry is not None and entry.operation == WriteOperation.DELETE.value:
+        return _replay_delete(runner, run, queue, letter, model, ek, entry)
     obj: Any
     if refresh:
         obj = _source_object(runner, model, ek)
@@ -979,3 +984,36 @@ def _replay_one(
     outcome = result.outcome.value if isinstance(result.outcome, WriteOutcome) else "written"
     queue.mark(letter.id, DeadLetterStatus.REPLAYED, resolution=outcome)
     return ReplayResult(letter.id, letter.entity_key, "replayed", outcome, target_id)
+
+
+def _replay_delete(
+    runner: SyncRunner,
+    run: _Run,
+    queue: DeadLetterQueue,
+    letter: DeadLetterView,
+    model: type[BaseModel],
+    ek: EntityKey,
+    entry: LedgerEntry,
+) -> ReplayResult:
+    """Send a parked source deletion again (e.g. after finance un-posted the record)."""
+    wk = WriteKey(entity_key=ek, version=str(entry.version), operation=WriteOperation.DELETE)
+    if str(wk) != letter.write_key:
+        queue.mark(letter.id, DeadLetterStatus.OPEN, error="ledger entry mismatch", attempt=True)
+        return ReplayResult(letter.id, letter.entity_key, "failed", "ledger entry mismatch")
+    head = runner.store.ledger_head(runner._target, ek.canonical)
+    if head is not None and (head.removed or not entry.version.is_newer_than(head.version)):
+        queue.mark(letter.id, DeadLetterStatus.SUPERSEDED, resolution="already removed or newer")
+        return ReplayResult(letter.id, letter.entity_key, "superseded", "already removed or newer")
+    queue.mark(letter.id, DeadLetterStatus.REPLAYING, attempt=True)
+    try:
+        result = runner._send_delete(run, model, ek, wk)
+    except ErpsaError as exc:
+        reason = POSTED_RECORD_CHANGED if isinstance(exc, PostedRecordError) else str(exc)
+        queue.mark(letter.id, DeadLetterStatus.OPEN, error=f"{reason}: {exc}"[:2000])
+        return ReplayResult(letter.id, letter.entity_key, "failed", f"{reason}: {exc}")
+    object_type = str(getattr(model, "object_type", model.__name__.lower()))
+    removed = CrosswalkEntry(runner._source_system, ek.canonical, object_type, ek.source_id)
+    removed = replace(removed, removed=True)
+    runner._acknowledge(run, model, None, ek, wk, entry.version, "delete", result, head, removed)
+    queue.mark(letter.id, DeadLetterStatus.REPLAYED, resolution=result.outcome.value)
+    return ReplayResult(letter.id, letter.entity_key, "replayed", result.outcome.value)

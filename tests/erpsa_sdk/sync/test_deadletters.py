@@ -341,3 +341,40 @@ def test_a_record_dead_lettered_again_is_one_letter_with_first_last_seen_and_att
         DeadLetterStatus.REPLAYED,
         DeadLetterStatus.SUPERSEDED,
     }
+
+
+def test_a_parked_deletion_replays_once_finance_unposts_the_record(tmp_path: Path) -> None:
+    from erpsa_sdk.clock import SimClock
+    from erpsa_sdk.models import Customer
+    from erpsa_sdk.sync import Pipeline, SyncRunner
+
+    from .fakes import T0, FakeSource, FakeTarget
+
+    source, target = FakeSource(), FakeTarget()
+    store = SQLiteStateStore(tmp_path / "fake.db", clock=SimClock(start=T0))
+    source.put(Customer, "C1", name="Initech", currency="USD")
+
+    def runner() -> SyncRunner:
+        pipeline = Pipeline("p", source=source, target=target, namespace="t", types=[Customer])
+        return SyncRunner(pipeline, store=store, handle_signals=False, workers=2)
+
+    runner().run_once()
+    key = next(iter(target.records))
+    target.post(key)
+    source.remove(Customer, "C1")  # deleted at the source; the target cannot reverse it
+    runner().run_once()
+    queue = DeadLetterQueue(store, "p")
+    (letter,) = queue.letters()
+    assert (letter.reason, letter.owner) == ("posted_record_changed", "finance")
+
+    (still,) = replay(runner())  # still posted: refused again, nothing changes
+    assert still.outcome == "failed"
+    assert "posted_record_changed" in still.detail
+    target.records[key].posted = False  # finance unposted it
+    (done,) = replay(runner())
+    assert (done.outcome, done.detail) == ("replayed", "deleted")
+    assert target.records[key].id in target.deleted
+    head = store.ledger_head("fakeerp:erp1", key)
+    assert head is not None
+    assert head.removed
+    assert replay(runner()) == []
