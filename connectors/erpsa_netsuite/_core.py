@@ -213,11 +213,6 @@ def invalid_login_as_throttle(
     )
 
 
-def is_response_format_error(error: BaseException) -> bool:
-    """Whether ``error`` is a malformed answer (for callers that log it differently)."""
-    return isinstance(error, ResponseFormatError)
-
-
 def _sql_quote(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 

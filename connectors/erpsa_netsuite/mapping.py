@@ -248,6 +248,11 @@ class RecordSpec:
 
     ``columns`` are the SuiteQL select items (explicit, dates through ``TO_CHAR``), keyed by
     the name the row carries; ``{ts}`` and ``{d}`` stand for the tenant's formats.
+
+    Examples:
+        >>> spec = SPECS["Expense"]
+        >>> spec.record, spec.table, spec.ledger, spec.references["resource_key"]
+        ('expenseReport', 'expensereport', 'ap', 'entity')
     """
 
     model: type[BaseModel]
@@ -878,6 +883,12 @@ def from_suiteql(type_name: str, row: Mapping[str, str], tm: TenantMapping) -> d
     """A SuiteQL row as the canonical object's fields (validated later by the model).
 
     Raises :class:`MappingError` for a row no model could accept (bad duration, date format).
+
+    Examples:
+        >>> tm = TenantMapping(account_id="1", currencies={"1": "USD"})
+        >>> fields = from_suiteql("LegalEntity", {"id": "1", "name": "Acme", "currency": "1"}, tm)
+        >>> fields["base_currency"], fields["source_refs"][0]["id"]
+        ('USD', '1')
     """
     return spec_for(type_name).to_canonical(row, tm)
 

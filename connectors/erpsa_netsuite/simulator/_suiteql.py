@@ -98,27 +98,37 @@ def _tokenize(text: str) -> list[_Tok]:
 
 @dataclass(frozen=True)
 class Col:
+    """A column reference."""
+
     name: str
 
 
 @dataclass(frozen=True)
 class Param:
+    """A bound ``?`` parameter (by position)."""
+
     index: int
 
 
 @dataclass(frozen=True)
 class Lit:
+    """A string or number literal."""
+
     value: Any
 
 
 @dataclass(frozen=True)
 class Func:
+    """A function call (``TO_CHAR``, ``TO_TIMESTAMP``, ``TO_DATE``, ``BUILTIN.DF``)."""
+
     name: str
     args: tuple[Any, ...]
 
 
 @dataclass(frozen=True)
 class Cmp:
+    """A comparison."""
+
     op: str
     left: Any
     right: Any
@@ -126,23 +136,31 @@ class Cmp:
 
 @dataclass(frozen=True)
 class BoolOp:
+    """``AND`` / ``OR`` over conditions."""
+
     op: str  # and / or
     items: tuple[Any, ...]
 
 
 @dataclass(frozen=True)
 class Not:
+    """``NOT`` a condition."""
+
     item: Any
 
 
 @dataclass(frozen=True)
 class IsNull:
+    """``IS [NOT] NULL``."""
+
     operand: Any
     negated: bool
 
 
 @dataclass(frozen=True)
 class InList:
+    """``[NOT] IN (…)``."""
+
     operand: Any
     items: tuple[Any, ...]
     negated: bool
@@ -150,6 +168,8 @@ class InList:
 
 @dataclass(frozen=True)
 class Between:
+    """``BETWEEN … AND …``."""
+
     operand: Any
     low: Any
     high: Any
@@ -157,6 +177,8 @@ class Between:
 
 @dataclass(frozen=True)
 class Like:
+    """``[NOT] LIKE`` with ``%`` and ``_``."""
+
     operand: Any
     pattern: Any
     negated: bool
@@ -164,6 +186,8 @@ class Like:
 
 @dataclass(frozen=True)
 class SelectItem:
+    """One output column and its name."""
+
     expr: Any  # Col or Func over a Col
     alias: str
 
