@@ -73,7 +73,12 @@ def environment_url(environment: str, region: str = "crm") -> str:
 
 
 def api_root(environment_url: str) -> str:
-    """The Web API root (``.../api/data/v9.2/``) of an environment URL."""
+    """The Web API root (``.../api/data/v9.2/``) of an environment URL.
+
+    Examples:
+        >>> api_root("https://org.crm.dynamics.com/")
+        'https://org.crm.dynamics.com/api/data/v9.2/'
+    """
     return environment_url.rstrip("/") + API_PATH
 
 
@@ -111,7 +116,12 @@ class ThrottleKind:
 
     @classmethod
     def of(cls, code: str | None) -> str | None:
-        """Which limit a vendor code names, or ``None``."""
+        """Which limit a vendor code names, or ``None``.
+
+        Examples:
+            >>> ThrottleKind.of("-2147015902"), ThrottleKind.of("0x80040265")
+            ('requests', None)
+        """
         return cls._BY_CODE.get((code or "").lower()) if code else None
 
 

@@ -67,16 +67,31 @@ class TableSpec:
     alternate_keys: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     def lookup(self, nav: str) -> Lookup | None:
-        """The lookup bound through navigation property ``nav``."""
+        """The lookup bound through navigation property ``nav``.
+
+        Examples:
+            >>> TABLES["invoice"].lookup("customerid_account").target
+            'account'
+        """
         return next((lk for lk in self.lookups if lk.nav == nav), None)
 
     def lookup_for_column(self, column: str) -> Lookup | None:
-        """The (first) lookup writing column ``column``."""
+        """The (first) lookup writing column ``column``.
+
+        Examples:
+            >>> TABLES["msdyn_expense"].lookup_for_column("msdyn_expensecategory").nav
+            'msdyn_ExpenseCategory'
+        """
         return next((lk for lk in self.lookups if lk.column == column), None)
 
     @property
     def all_columns(self) -> tuple[str, ...]:
-        """Every readable column, lookups as ``_x_value``, plus the system columns."""
+        """Every readable column, lookups as ``_x_value``, plus the system columns.
+
+        Examples:
+            >>> TABLES["transactioncurrency"].all_columns[-3:]
+            ('modifiedon', 'createdon', 'versionnumber')
+        """
         return (
             self.pk,
             *self.columns,
@@ -258,5 +273,10 @@ _BY_SET = {t.entity_set: t for t in TABLES.values()}
 
 
 def by_set(entity_set: str) -> TableSpec:
-    """The table behind an entity set name (``KeyError`` when unknown)."""
+    """The table behind an entity set name (``KeyError`` when unknown).
+
+    Examples:
+        >>> by_set("msdyn_projecttasks").pk
+        'msdyn_projecttaskid'
+    """
     return _BY_SET[entity_set]

@@ -108,7 +108,12 @@ class OptionSet:
     write: Mapping[str, int] = field(default_factory=dict)
 
     def canonical(self, code: Any) -> str | None:
-        """The canonical value of ``code`` (its text when the table does not know it)."""
+        """The canonical value of ``code`` (its text when the table does not know it).
+
+        Examples:
+            >>> RESOURCE_TYPE.canonical(3), RESOURCE_TYPE.canonical(None)
+            ('employee', None)
+        """
         if code is None:
             return None
         try:
@@ -117,7 +122,12 @@ class OptionSet:
             return str(code)
 
     def code(self, value: str) -> int:
-        """The code ``value`` is written as; :class:`ValidationFailed` when there is none."""
+        """The code ``value`` is written as; :class:`ValidationFailed` when there is none.
+
+        Examples:
+            >>> TIME_ENTRY_STATUS.code("submitted")
+            192350003
+        """
         table = self.write or {v: k for k, v in reversed(list(self.read.items()))}
         if value not in table:
             raise ValidationFailed(
@@ -202,15 +212,30 @@ class TenantMapping:
                     )
 
     def options(self, default: OptionSet) -> OptionSet:
-        """The tenant's table for ``default.name`` (or the default)."""
+        """The tenant's table for ``default.name`` (or the default).
+
+        Examples:
+            >>> TenantMapping().options(PROJECT_STATE) is PROJECT_STATE
+            True
+        """
         return self.option_sets.get(default.name, default)
 
     def extension_columns(self, type_name: str) -> dict[str, str]:
-        """{extension name: column} configured for ``type_name``."""
+        """{extension name: column} configured for ``type_name``.
+
+        Examples:
+            >>> TenantMapping().extension_columns("Customer")
+            {}
+        """
         return dict(self.extensions.get(type_name, {}))
 
     def currency_id(self, iso: str) -> str:
-        """The ``transactioncurrencyid`` of an ISO code (``ValidationFailed`` when absent)."""
+        """The ``transactioncurrencyid`` of an ISO code (``ValidationFailed`` when absent).
+
+        Examples:
+            >>> TenantMapping(currencies={"c1": "EUR"}).currency_id("EUR")
+            'c1'
+        """
         for guid, code in self.currencies.items():
             if code == iso:
                 return guid
@@ -219,7 +244,12 @@ class TenantMapping:
         )
 
     def category_id(self, name: str) -> str:
-        """The expense category id of ``name`` (``ValidationFailed`` when absent)."""
+        """The expense category id of ``name`` (``ValidationFailed`` when absent).
+
+        Examples:
+            >>> TenantMapping(expense_categories={"k1": "Travel"}).category_id("travel")
+            'k1'
+        """
         for guid, label in self.expense_categories.items():
             if label.casefold() == name.casefold():
                 return guid

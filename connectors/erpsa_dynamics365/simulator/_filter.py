@@ -27,7 +27,12 @@ _OPS = {"eq", "ne", "gt", "ge", "lt", "le"}
 
 
 class FilterError(ValueError):
-    """A ``$filter`` the simulator cannot parse (answered with a 400)."""
+    """A ``$filter`` the simulator cannot parse (answered with a 400).
+
+    Examples:
+        >>> issubclass(FilterError, ValueError)
+        True
+    """
 
 
 def norm(value: Any) -> Any:
