@@ -142,6 +142,9 @@ class NetSuiteSettings(ConnectorSettings):
     custom_fields: dict[str, dict[str, str]] = Field(default_factory=dict)
     #: Canonical type -> custom field ids the tenant makes mandatory.
     required_custom_fields: dict[str, list[str]] = Field(default_factory=dict)
+    #: Subsidiary internal id used when a customer, employee or job arrives without a
+    #: resolved legal entity (the canonical Customer carries none; OneWorld requires one).
+    default_subsidiary: str | None = None
     #: Vendor codes the fact sheet does not give (unverified, so configurable).
     closed_period_code: str = "ACCOUNTING_PERIOD_CLOSED"
     posted_record_code: str = "RECORD_LOCKED"
@@ -361,9 +364,20 @@ class NetSuiteConnector(Connector):
         ):
             self.client.load_currencies()
         try:
-            return to_record(obj, refs, self.client.mapping)
+            return to_record(obj, self._with_default_subsidiary(name, refs), self.client.mapping)
         except MappingError as exc:
             raise ValidationFailed(str(exc), tenant=self.settings.tenant) from None
+
+    def _with_default_subsidiary(
+        self, name: str, refs: Mapping[str, SourceRef]
+    ) -> Mapping[str, SourceRef]:
+        # OneWorld accounts need a subsidiary on customers, employees and jobs; the canonical
+        # Customer has no legal entity, so the configured default fills any missing one.
+        default = self.settings.default_subsidiary
+        if default is None or "legal_entity_key" in refs or name not in _SUBSIDIARY_TYPES:
+            return refs
+        ref = SourceRef(system="netsuite", tenant=self.settings.tenant, id=default)
+        return {**refs, "legal_entity_key": ref}
 
     def upsert(
         self,
@@ -405,8 +419,9 @@ class NetSuiteConnector(Connector):
         spec = SPECS[name]
         problems: list[Problem] = []
         required_refs = _REQUIRED_REFS.get(name, ())
+        known = self._with_default_subsidiary(name, refs)
         for field_name in required_refs:
-            if field_name not in refs:
+            if field_name not in known:
                 problems.append(
                     Problem(
                         code=ProblemCode.REFERENCE_MISSING,
@@ -476,7 +491,9 @@ _REQUIRED_REFS: dict[str, Sequence[str]] = {
     "ProjectTask": ("project_key",),
     "Project": ("legal_entity_key",),
     "Resource": ("legal_entity_key",),
+    "Customer": ("legal_entity_key",),
 }
+_SUBSIDIARY_TYPES = frozenset({"Customer", "Project", "Resource"})
 
 
 def _name(model: type[BaseModel] | str) -> str:

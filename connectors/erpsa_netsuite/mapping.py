@@ -446,9 +446,7 @@ def _customer_out(obj: Any, refs: Mapping[str, SourceRef], tm: TenantMapping) ->
     body: dict[str, Any] = {"companyName": cust.name, "isInactive": not cust.active}
     if cust.email is not None:
         body["email"] = cust.email
-    subsidiary = _ref(refs, "legal_entity_key")
-    if subsidiary is not None:
-        body["subsidiary"] = subsidiary
+    body["subsidiary"] = _ref(refs, "legal_entity_key", required=True)
     if cust.currency is not None:
         body["currency"] = {"id": tm.currency_id(cust.currency)}
     parent = _ref(refs, "parent_key")

@@ -13,6 +13,7 @@ from erpsa_netsuite.simulator import CustomField, NetSuiteSimulator, SimConfig
 from erpsa_sdk.clock import SimClock
 from erpsa_sdk.errors import AuthError, ConfigurationError, PostedRecordError, ValidationFailed
 from erpsa_sdk.models import (
+    Customer,
     EntityKey,
     Invoice,
     LegalEntity,
@@ -301,3 +302,26 @@ def test_invalid_login_below_the_limit_is_an_auth_error_at_once() -> None:
     with pytest.raises(AuthError):
         conn.lookup(TimeEntry, entity_key=EntityKey.parse("ek1:a:psa:t:time_entry:1"))
     assert sim.stats.requests - before == 1
+
+
+def test_a_customer_needs_a_subsidiary_or_the_configured_default() -> None:
+    clock = SimClock(autojump=True)
+    sim = NetSuiteSimulator(seed=1, clock=clock)
+    customer = Customer(
+        key="c9",
+        name="Umbrella",
+        currency="EUR",
+        source_refs=[SourceRef(system="psa", tenant="acme", id="c9")],
+    )
+    ek = customer.entity_key("acme-prod")
+    wk = WriteKey(entity_key=ek, version="1", operation="upsert")
+    plain = _conn(sim, clock)
+    assert [p.field for p in plain.validate(customer, refs={})] == ["legal_entity_key"]
+    with pytest.raises(ValidationFailed):
+        plain.upsert(customer, entity_key=ek, write_key=wk, refs={})
+    defaulted = _conn(sim, clock, default_subsidiary="3")
+    assert defaulted.validate(customer, refs={}) == []
+    defaulted.upsert(customer, entity_key=ek, write_key=wk, refs={})
+    (row,) = sim.rows_with_entity_key("Customer", str(ek))
+    assert row["data"]["subsidiary"] == 3
+    assert row["data"]["currency"] == 2  # EUR in the account's currency list
