@@ -25,6 +25,7 @@ from erpsa_sdk.models import (
     Expense,
     LegalEntity,
     Project,
+    ProjectTask,
     Resource,
     TimeEntry,
 )
@@ -46,10 +47,20 @@ __all__ = ["DemoRun", "Planted", "run_scenario"]
 
 NAMESPACE = "demo"
 TYPES: tuple[type[BaseModel], ...] = (Resource, Customer, Project, TimeEntry, Expense)
+#: Per target, the types beyond :data:`TYPES`. Dynamics 365 gets the tasks too and skips them
+#: (schedule entities cannot be written by an application user), reported once per run.
+#: NetSuite does not: Kantata's story stream yields milestones next to tasks, which NetSuite
+#: refuses as an unsupported type (a dead letter per milestone).
+EXTRA_TYPES: dict[str, tuple[type[BaseModel], ...]] = {"dynamics365": (ProjectTask,)}
 #: ≥ 5 % of the ERP requests meet a fault: throttling, server errors, answers lost after commit.
 ERP_FAULTS = "rate_limit=0.03,server_error=0.02,commit_then_drop=0.03"
 PSA_FAULTS = "rate_limit=0.02,server_error=0.02;methods=GET"
 CLOSED_PERIOD = "2026-08"
+#: The ERP's own master data: the demo writes none of it (the checker counts these tables).
+MASTER_TABLES: dict[str, tuple[str, ...]] = {
+    "netsuite": ("subsidiary", "employee", "serviceitem", "customer"),
+    "dynamics365": ("cdm_company", "bookableresource"),
+}
 
 
 @dataclass
@@ -82,6 +93,8 @@ class PipelineRun:
     reports: list[RunReport] = field(default_factory=list)
     reconciliation: Reconciliation | None = None
     types: tuple[type[BaseModel], ...] = ()
+    master_counts: dict[str, int] = field(default_factory=dict)
+    linked_types: tuple[str, ...] = ()
 
 
 @dataclass
@@ -277,14 +290,20 @@ def run_scenario(
         )
         pipeline = Pipeline(
             f"kantata->{vendor}", source=source, target=connector, namespace=NAMESPACE,
-            types=TYPES,
+            types=TYPES + EXTRA_TYPES.get(vendor, ()),
         )  # fmt: skip
         _link_legal_entities(store, pipeline, connector, firm)
         sim.set_faults(FaultPlan.parse(f"{ERP_FAULTS};seed={seed}"))
+        # The clock is simulated and jumps over every wait (Retry-After, service time), so the
+        # lease is sized in simulated time: one process runs the demo, nobody takes over.
         runner = SyncRunner(
-            pipeline, store=store, handle_signals=False, workers=8, policy=policy, clock=clock
-        )
-        runs.append(PipelineRun(pipeline.name, vendor, sim, connector, pipeline, runner, ids))
+            pipeline, store=store, handle_signals=False, workers=8, policy=policy, clock=clock,
+            lease_ttl=30 * 86400,
+        )  # fmt: skip
+        run = PipelineRun(pipeline.name, vendor, sim, connector, pipeline, runner, ids)
+        run.master_counts = {t: sim.admin.count(t) for t in MASTER_TABLES.get(vendor, ())}
+        run.linked_types = ("Customer",) if vendor == "netsuite" else ()
+        runs.append(run)
     ksim.set_faults(FaultPlan.parse(f"{PSA_FAULTS};seed={seed}"))
     demo = DemoRun(
         firm, clock, ksim, source, kantata_ids, store, runs, planted, policy,

@@ -1,11 +1,12 @@
-"""The demo's JSON summary, computed by the independent checker (plus what the runner did)."""
+"""The demo's JSON summary: the independent checker's numbers, next to what the runner did."""
 
 from __future__ import annotations
 
 from collections import Counter
+from datetime import date
 from typing import Any
 
-from erpsa_sdk.demo._scenario import NAMESPACE, DemoRun
+from erpsa_sdk.demo._scenario import NAMESPACE, DemoRun, PipelineRun
 from erpsa_sdk.demo.checker import Expectation, TypeCount, check_target, rows_for
 from erpsa_sdk.models import EntityKey
 from erpsa_sdk.sync.dryrun import diff, snapshot
@@ -13,135 +14,156 @@ from erpsa_sdk.sync.lineage import trace
 
 __all__ = ["summarize"]
 
-_CHECKED = ("Customer", "Project", "TimeEntry", "Expense")
+_CHECKED = ("Customer", "Project", "ProjectTask", "TimeEntry", "Expense")
 
 
-def _expectation(demo: DemoRun, vendor: str, writable: dict[str, bool]) -> Expectation:
-    firm, ids, planted = demo.firm, demo.kantata_ids, demo.planted
+def _expectation(demo: DemoRun, run: PipelineRun) -> Expectation:
+    """What this ERP must hold, from the firm, the plants and the ERP's declared abilities."""
+    ids, planted, firm = demo.kantata_ids, demo.planted, demo.firm
     exp = Expectation(NAMESPACE, demo.source.name, demo.source_tenant)
-    every = {
+    seeded = {
         "Customer": set(ids["Customer"].values()),
         "Project": set(ids["Project"].values()),
-        "TimeEntry": set(ids["TimeEntry"].values()) | {planted.unknown_project,
-                                                       planted.naive_timestamp},
+        "ProjectTask": set(ids["ProjectTask"].values()),
+        "TimeEntry": set(ids["TimeEntry"].values())
+        | {planted.unknown_project, planted.naive_timestamp},
         "Expense": set(ids["Expense"].values()) | {planted.closed_period_expense},
-    }  # fmt: skip
+    }
+    # A record deleted at the source while unposted leaves the count: it must be gone.
+    seeded["TimeEntry"].discard(planted.deleted_unposted)
+    closed = {p for p in getattr(run.sim, "closed_periods", set())}
+    closed_expense = (
+        date.fromisoformat(demo.kantata.record("expenses", planted.closed_period_expense)["date"])
+        if planted.closed_period_expense
+        else None
+    )
     letters: dict[str, set[str]] = {
         "TimeEntry": {planted.unknown_project, planted.naive_timestamp, planted.deleted_posted},
-        "Expense": {planted.closed_period_expense} if vendor == "netsuite" else set(),
+        "Expense": set(),
     }
-    gone = {"TimeEntry": {planted.deleted_unposted}}
-    linked = {"Customer"} if vendor == "netsuite" else set()
+    if closed_expense is not None and closed_expense.strftime("%Y-%m") in closed:
+        letters["Expense"].add(planted.closed_period_expense)
+    caps = run.connector.capabilities
+    types = {m.__name__ for m in run.pipeline.types}
     for type_name in _CHECKED:
-        if type_name in linked:
+        if type_name not in types:
             continue
-        seeded = every[type_name] - gone.get(type_name, set())
-        if not writable.get(type_name):
-            exp.counts[type_name] = TypeCount(len(seeded), 0, len(seeded))
+        if type_name in run.linked_types:
+            continue  # the ERP already holds them: linked by the initial match, not written
+        records = seeded[type_name]
+        spec = caps.types.get(type_name)
+        if spec is None or not spec.write:
+            exp.counts[type_name] = TypeCount(len(records), 0, len(records))
             exp.expected[type_name] = set()
             continue
         parked = letters.get(type_name, set())
-        exp.counts[type_name] = TypeCount(len(seeded), len(parked), 0)
-        exp.expected[type_name] = seeded - parked
+        exp.counts[type_name] = TypeCount(len(records), len(parked), 0)
+        exp.expected[type_name] = records - parked
+        # A posted record deleted at the source stays at the target, parked for finance.
         exp.parked[type_name] = parked & {planted.deleted_posted}
     del firm
     return exp
 
 
-def _retries(reports: list[Any]) -> dict[str, int]:
-    total: Counter[str] = Counter()
-    for report in reports:
-        for key, value in report.counts.items():
-            if key in {"retried", "indeterminate", "lookups", "throttled"}:
-                total[key] += value
-    return dict(total)
+def _letters(demo: DemoRun, run: PipelineRun) -> list[dict[str, str]]:
+    out = []
+    for letter in demo.store.dead_letters(run.name, limit=100_000):
+        try:
+            source_id = EntityKey.parse(letter.entity_key).source_id
+        except ValueError:
+            source_id = letter.entity_key
+        out.append({"source_id": source_id, "reason": letter.reason, "owner": letter.owner})
+    return sorted(out, key=lambda x: (x["reason"], x["source_id"]))
+
+
+def _pipeline(demo: DemoRun, run: PipelineRun) -> tuple[dict[str, Any], Any]:
+    planted = demo.planted
+    exp = _expectation(demo, run)
+    every = {t: set(exp.expected.get(t, set())) | exp.parked.get(t, set()) for t in _CHECKED}
+    every["TimeEntry"] |= {
+        planted.deleted_unposted, planted.unknown_project, planted.naive_timestamp,
+        planted.deleted_posted,
+    }  # fmt: skip
+    every["Expense"] |= {planted.closed_period_expense}
+
+    def minutes_ok(data: dict[str, Any]) -> bool:
+        # Both ERP simulators store exact minutes (NetSuite shows hours as H:MM on its API).
+        value = data.get("msdyn_duration", data.get("hours"))
+        return value is not None and int(value) == planted.edited_minutes
+
+    check = check_target(
+        run.sim, run.name, exp, every_source_id=every,
+        values={"TimeEntry": {planted.edited: minutes_ok}},
+    )  # fmt: skip
+    letters = _letters(demo, run)
+    totals: Counter[str] = Counter()
+    for report in run.reports:
+        totals.update({k: v for k, v in report.counts.items() if not k.startswith("parked:")})
+    faults = Counter(str(event.kind.value) for event in run.sim.fault_log)
+    master_now = {t: run.sim.admin.count(t) for t in run.master_counts}
+    created_master = sum(master_now[t] - n for t, n in run.master_counts.items())
+    posted_rows = rows_for(
+        run.sim, "TimeEntry", demo.entity_key("time_entry", planted.deleted_posted)
+    )
+    edited_rows = rows_for(run.sim, "TimeEntry", demo.entity_key("time_entry", planted.edited))
+    if not posted_rows:
+        posted = "reversed"
+    elif any(
+        x["reason"] == "posted_record_changed" and x["owner"] == "finance"
+        and x["source_id"] == planted.deleted_posted
+        for x in letters
+    ):  # fmt: skip
+        posted = "dead_lettered_to_finance"
+    else:
+        posted = "left_silently"
+    rec = run.reconciliation
+    body = {
+        "target": run.vendor,
+        "seeded": {t: c.seeded for t, c in exp.counts.items()},
+        "expected_at_target": {t: c.expected for t, c in exp.counts.items()},
+        "landed_at_target": check.landed,
+        "skipped_unsupported": {t: c.skipped for t, c in exp.counts.items() if c.skipped},
+        "linked_by_initial_match": {
+            "Resource": len(demo.firm.consultants),
+            **{t: len(demo.kantata_ids[t]) for t in run.linked_types},
+        },
+        "master_data_created_at_erp": created_master,
+        "dead_letters": letters,
+        "runs": len(run.reports),
+        "counts": dict(sorted(totals.items())),
+        "requests": run.sim.stats.requests,
+        "faults_injected": sum(faults.values()),
+        "faults_by_kind": dict(sorted(faults.items())),
+        "edited_entry_updated_in_place": len(edited_rows) == 1 and not check.values_differ,
+        "unposted_deletion_deleted": not rows_for(
+            run.sim, "TimeEntry", demo.entity_key("time_entry", planted.deleted_unposted)
+        ),
+        "posted_deletion": posted,
+        "reconciliation": rec.to_dict() if rec else None,
+        "notes": sorted({n for r in run.reports for n in r.notes}),
+    }
+    return body, check
 
 
 def summarize(demo: DemoRun) -> dict[str, Any]:
-    """The ``erpsa demo --json`` object: per pipeline seeded / expected / skipped / dead letters,
-    and overall reconciliation, missing, duplicates and unexpected (checker-computed)."""
-    planted = demo.planted
+    """The ``erpsa demo --json`` object.
+
+    Per pipeline: ``seeded`` and ``expected_at_target`` per canonical type,
+    ``skipped_unsupported``, ``dead_letters`` (source id, reason, owner); overall
+    ``reconciliation`` (integer ``mismatches``), ``missing_at_target``,
+    ``duplicates_at_target`` and ``unexpected_at_target``, computed by the checker from the
+    firm and the simulators' stored rows.
+    """
     pipelines: dict[str, Any] = {}
-    missing = duplicates = unexpected = values_differ = 0
-    mismatches = 0
-    checks: dict[str, Any] = {}
+    missing = duplicates = unexpected = values_differ = mismatches = 0
     for run in demo.pipelines:
-        caps = run.connector.capabilities
-        writable = {
-            name: caps.types.get(name) is not None and caps.types[name].write for name in _CHECKED
-        }
-        exp = _expectation(demo, run.vendor, writable)
-        every = {t: exp.expected.get(t, set()) | exp.parked.get(t, set()) for t in _CHECKED}
-        every["TimeEntry"] |= {planted.deleted_unposted, planted.unknown_project,
-                               planted.naive_timestamp}  # fmt: skip
-        every["Expense"] |= {planted.closed_period_expense}
-
-        def minutes_ok(data: dict[str, Any]) -> bool:
-            # Both ERP simulators store exact minutes (NetSuite shows hours as H:MM).
-            value = data.get("msdyn_duration", data.get("hours"))
-            return value is not None and int(value) == planted.edited_minutes
-
-        check = check_target(
-            run.sim, run.name, exp, every_source_id=every,
-            values={"TimeEntry": {planted.edited: minutes_ok}},
-        )  # fmt: skip
-        checks[run.name] = check
+        body, check = _pipeline(demo, run)
+        pipelines[run.name] = body
         missing += len(check.missing)
         duplicates += len(check.duplicates)
         unexpected += len(check.unexpected)
         values_differ += len(check.values_differ)
-        letters = []
-        for letter in demo.store.dead_letters(run.name, limit=100_000):
-            try:
-                source_id = EntityKey.parse(letter.entity_key).source_id
-            except ValueError:
-                source_id = letter.entity_key
-            letters.append({"source_id": source_id, "reason": letter.reason,
-                            "owner": letter.owner})  # fmt: skip
-        letters.sort(key=lambda x: (x["reason"], x["source_id"]))
-        rec = run.reconciliation
-        mismatches += len(rec.mismatches) if rec else 0
-        last = run.reports[-1].counts if run.reports else {}
-        totals: Counter[str] = Counter()
-        for report in run.reports:
-            totals.update(report.counts)
-        posted_rows = rows_for(
-            run.sim, "TimeEntry", demo.entity_key("time_entry", planted.deleted_posted)
-        )
-        pipelines[run.name] = {
-            "target": run.vendor,
-            "seeded": {t: c.seeded for t, c in exp.counts.items()},
-            "expected_at_target": {t: c.expected for t, c in exp.counts.items()},
-            "landed_at_target": check.landed,
-            "skipped_unsupported": {t: c.skipped for t, c in exp.counts.items() if c.skipped},
-            "linked_by_initial_match": {
-                k.split(":", 1)[0]: v for k, v in {"Resource:": 40}.items()
-            }
-            | ({"Customer": len(demo.firm.customers)} if run.vendor == "netsuite" else {}),
-            "dead_letters": letters,
-            "runs": len(run.reports),
-            "counts": {k: v for k, v in sorted(totals.items()) if not k.startswith("parked:")},
-            "retries": _retries(run.reports),
-            "faults_injected": len(run.sim.fault_log),
-            "requests": getattr(run.sim.stats, "requests", None),
-            "edited_entry_updated_in_place": not check.values_differ
-            and len(rows_for(run.sim, "TimeEntry",
-                             demo.entity_key("time_entry", planted.edited))) == 1,
-            "unposted_deletion_deleted": not rows_for(
-                run.sim, "TimeEntry", demo.entity_key("time_entry", planted.deleted_unposted)
-            ),
-            "posted_deletion": "reversed"
-            if not posted_rows
-            else "dead_lettered_to_finance"
-            if any(
-                x["reason"] == "posted_record_changed" and x["owner"] == "finance"
-                and x["source_id"] == planted.deleted_posted
-                for x in letters
-            )
-            else "left_silently",
-            "last_run": dict(last),
-            "reconciliation": rec.to_dict() if rec else None,
-        }  # fmt: skip
+        mismatches += len(run.reconciliation.mismatches) if run.reconciliation else 0
     dual: dict[str, Any] = {}
     if len(demo.pipelines) == 2:
         a, b = demo.pipelines
@@ -151,18 +173,19 @@ def summarize(demo: DemoRun) -> dict[str, Any]:
             snapshot(b.pipeline, demo.store, types=common),
         )
         dual = {
-            "types": [m.__name__ for m in set(a.types) & set(b.types)],
             "a": a.name,
             "b": b.name,
+            "types": [m.__name__ for m in common],
             "differences": len(rows),
             "records": [r.to_dict() for r in rows],
         }
-    lineage = {}
+    lineage: dict[str, Any] = {}
     if demo.pipelines:
-        ek = demo.entity_key("time_entry", planted.edited).canonical
+        ek = demo.entity_key("time_entry", demo.planted.edited).canonical
         lineage = trace(
             demo.store, ek, targets=[r.pipeline.target_connection for r in demo.pipelines]
         ).to_dict()
+    firm = demo.firm
     return {
         "pipelines": pipelines,
         "reconciliation": {
@@ -181,13 +204,13 @@ def summarize(demo: DemoRun) -> dict[str, Any]:
         "skipped_connectors": demo.missing_connectors,
         "not_reconciled": demo.not_reconciled,
         "firm": {
-            "legal_entities": len(demo.firm.legal_entities),
-            "customers": len(demo.firm.customers),
-            "projects": len(demo.firm.projects),
-            "consultants": len(demo.firm.consultants),
-            "weeks": demo.firm.weeks,
-            "time_entries": len(demo.firm.time_entries),
-            "expenses": len(demo.firm.expenses),
+            "legal_entities": len(firm.legal_entities),
+            "customers": len(firm.customers),
+            "projects": len(firm.projects),
+            "consultants": len(firm.consultants),
+            "weeks": firm.weeks,
+            "time_entries": len(firm.time_entries),
+            "expenses": len(firm.expenses),
         },
         "planted": {k: v for k, v in demo.planted.__dict__.items() if v},
         "seconds": round(demo.seconds, 2),

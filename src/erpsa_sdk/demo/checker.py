@@ -152,9 +152,12 @@ def check_target(
     """
     result = PipelineCheck(pipeline)
     for type_name, ids in every_source_id.items():
-        if type_name not in getattr(sim, "entity_key_fields", {}):
-            continue
         expected = expectation.expected.get(type_name, set())
+        if type_name not in getattr(sim, "entity_key_fields", {}):
+            # Nothing can be verified at this target: anything expected counts as missing.
+            result.missing.extend(f"{type_name}:{i}" for i in sorted(expected))
+            result.landed[type_name] = 0
+            continue
         parked = expectation.parked.get(type_name, set())
         landed = 0
         for source_id in ids:
