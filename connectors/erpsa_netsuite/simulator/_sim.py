@@ -41,6 +41,7 @@ from erpsa_netsuite.simulator._suiteql import (
     compile_where,
     leading_range,
     parse,
+    pinned_id,
     scan,
     to_char,
 )
@@ -1188,7 +1189,13 @@ class NetSuiteSimulator(Simulator):
         descending = bool(query.order) and all(desc for _, desc in query.order)
         if any(desc for _, desc in query.order) and not descending:
             raise SuiteQLError("mixed ASC/DESC ordering is not simulated")
-        index = table.index(order)
+        pinned = pinned_id(query.where, ctx)
+        if pinned is not None:
+            # `id = ?` names at most one row: no scan, whatever the table size.
+            row = table.get(pinned)
+            index = [table.index_key(order, row.data)] if row is not None else []
+        else:
+            index = table.index(order)
         rng = leading_range(query.where, order, ctx)
         entries, in_range = scan(index, rng, descending)
         matched: list[dict[str, Any]] = []

@@ -68,6 +68,10 @@ class IndexedTable(Table):
             pos = bisect_left(index, self._key(cols, row.data))
             del index[pos]
 
+    def index_key(self, cols: tuple[str, ...], data: Data) -> IndexKey:
+        """The key ``data`` has in the index for ``cols``."""
+        return self._key(cols, data)
+
     def index(self, cols: tuple[str, ...]) -> list[IndexKey]:
         """The sorted index for ``cols`` over live rows (built once, then maintained)."""
         found = self.indexes.get(cols)

@@ -704,6 +704,26 @@ def leading_range(where: Any, order: Sequence[str], ctx: Context) -> Range | Non
     return Range(lower, inclusive, exact, upper, upper_inclusive)
 
 
+def pinned_id(where: Any, ctx: Context) -> int | None:
+    """The id a top-level ``id = <constant>`` conjunct pins the result to, if any.
+
+    Examples:
+        >>> from zoneinfo import ZoneInfo
+        >>> q = parse("SELECT id FROM timebill WHERE memo = ? AND id = ?")
+        >>> ctx = Context({"id": "int", "memo": "str"}, ["x", "42"], ZoneInfo("UTC"), "", dict.get)
+        >>> pinned_id(q.where, ctx)
+        42
+    """
+    if where is None:
+        return None
+    conjuncts = list(where.items) if isinstance(where, BoolOp) and where.op == "and" else [where]
+    for node in conjuncts:
+        value = _param_cmp(node, "id", {"="}, ctx, "int")
+        if value is not None:
+            return int(value)
+    return None
+
+
 def scan(
     index: list[tuple[Any, ...]],
     rng: Range | None,
