@@ -33,7 +33,9 @@ Examples:
 
 from __future__ import annotations
 
+import contextvars
 from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from typing import Any, ClassVar
 
@@ -67,6 +69,7 @@ from erpsa_sdk.connector import (
     SecretStr,
     TypeCapabilities,
     WriteOutcome,
+    WriteRequest,
     WriteResult,
     type_name,
 )
@@ -519,6 +522,54 @@ class Dynamics365Connector(Connector):
             write_key=write_key,
             ref=self._ref(answer.row_id, version),
         )
+
+    def upsert_many(self, requests: Sequence[WriteRequest]) -> list[WriteResult | ErpsaError]:
+        """Write several records as parallel single upserts under the governor (Microsoft
+        recommends many small requests over large batches); one result or error per request,
+        in order. Requests for the same EntityKey run one after the other.
+
+        Examples:
+            >>> from erpsa_dynamics365.simulator import DataverseSimulator
+            >>> from erpsa_sdk.connector import WriteRequest
+            >>> from erpsa_sdk.models import Customer
+            >>> conn = DataverseSimulator().connector()
+            >>> reqs = []
+            >>> for i in range(3):
+            ...     c = Customer(key=str(i), name=f"C{i}", currency="USD",
+            ...                  source_refs=[SourceRef(system="psa", tenant="t", id=str(i))])
+            ...     ek = c.entity_key("demo")
+            ...     reqs.append(WriteRequest(obj=c, entity_key=ek, write_key=WriteKey(
+            ...         entity_key=ek, version="1", operation="upsert")))
+            >>> [r.outcome.value for r in conn.upsert_many(reqs)]
+            ['created', 'created', 'created']
+        """
+        if not requests:
+            return []
+        self.client.load_reference_data()
+        groups: dict[str, list[int]] = {}
+        for index, req in enumerate(requests):
+            groups.setdefault(req.entity_key.canonical, []).append(index)
+        results: list[WriteResult | ErpsaError | None] = [None] * len(requests)
+
+        def run(indexes: list[int]) -> None:
+            for i in indexes:
+                req = requests[i]
+                try:
+                    results[i] = self.upsert(
+                        req.obj, entity_key=req.entity_key, write_key=req.write_key, refs=req.refs
+                    )
+                except ErpsaError as exc:
+                    results[i] = exc
+
+        workers = max(1, min(len(groups), self.settings.concurrent_requests))
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="erpsa-d365") as pool:
+            # Each task runs in a copy of the caller's context, so correlation ids follow it.
+            futures = [
+                pool.submit(contextvars.copy_context().run, run, idx) for idx in groups.values()
+            ]
+            for future in futures:
+                future.result()
+        return [r for r in results if r is not None]
 
     def _write_project(self, entity_key: EntityKey, body: Mapping[str, Any]) -> WriteAnswer:
         # Create with every field; an existing project gets its non-scheduling fields only

@@ -420,3 +420,33 @@ def test_no_secret_reaches_logs_reprs_or_errors(caplog: pytest.LogCaptureFixture
     texts.extend(r.getMessage() for r in caplog.records)
     for text in texts:
         assert_no_secrets(text, secrets)
+
+
+def test_bulk_upserts_run_in_parallel_and_keep_their_order() -> None:
+    from erpsa_sdk.connector import WriteRequest
+    from erpsa_sdk.errors import ValidationFailed
+
+    sim = _sim()
+    conn = _conn(sim)
+    refs = _refs(conn)
+    sim.service_time = 0.05  # type: ignore[misc]  # long enough for requests to overlap
+    sim.set_faults(FaultPlan.writes(seed=4, commit_then_drop=0.1))
+    requests = []
+    for i in range(40):
+        entry = _entry(i, task=None)
+        ek, wk = _keys(entry)
+        requests.append(
+            WriteRequest(obj=entry, entity_key=ek, write_key=wk, refs={} if i == 7 else refs)
+        )
+    results = conn.upsert_many(requests)
+    sim.set_faults(None)
+    assert isinstance(results[7], ValidationFailed)
+    assert all(
+        r.entity_key == q.entity_key
+        for r, q in zip(results, requests, strict=True)
+        if not isinstance(r, ValidationFailed)
+    )
+    assert sim.stats.max_in_flight > 1
+    for i, req in enumerate(requests):
+        rows = sim.rows_with_entity_key("TimeEntry", req.entity_key.canonical)
+        assert len(rows) == (0 if i == 7 else 1)
