@@ -378,3 +378,16 @@ def test_a_parked_deletion_replays_once_finance_unposts_the_record(tmp_path: Pat
     assert head is not None
     assert head.removed
     assert replay(runner()) == []
+
+
+def test_replay_never_races_a_running_sync(tmp_path: Path) -> None:
+    from erpsa_sdk.errors import LeaseHeld
+
+    env = AcmeEnv(tmp_path, config_text(types=TIME))
+    env.erp_sim.admin.close_period("2026-10")
+    env.runner().run_once()
+    env.store.acquire_lease("psa-to-erp", holder="another-worker", ttl=3600)
+    env.requests.clear()
+    with pytest.raises(LeaseHeld):
+        replay(env.runner())
+    assert env.requests == []
