@@ -27,6 +27,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
+from datetime import timedelta
 from enum import StrEnum
 from types import FrameType
 from typing import Any, TypeVar
@@ -248,6 +249,9 @@ class SyncRunner:
         max_wait_runs: runs a record waits for a missing reference before it is parked.
         validate: call the target's ``validate()`` before each write.
         clock: time for lease checks and throttle waits (default: the store's clock).
+        retention: after a completed run, settled ledger rows (not heads) and lineage older
+            than this are pruned, and run history beyond the last 100 runs; ``None`` keeps
+            everything.
         policy: value maps, initial match and dead-letter owners (see
             :class:`~erpsa_sdk.sync.deadletters.RecordPolicy`; :mod:`erpsa_sdk.mapping` builds
             one from a pipeline configuration file).
@@ -311,9 +315,11 @@ class SyncRunner:
         validate: bool = True,
         clock: Clock | None = None,
         policy: RecordPolicy | None = None,
+        retention: timedelta | None = timedelta(days=30),
     ) -> None:
         self.pipeline = pipeline
         self.store = store
+        self.retention = retention
         self.workers = workers
         self.lease_ttl = lease_ttl
         self.holder = holder or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
@@ -413,6 +419,12 @@ class SyncRunner:
                 f"pipeline {self.pipeline.name!r}: {error}; this runner stopped",
                 report=report,
             )
+        if status is RunStatus.COMPLETED and self.retention is not None:
+            # Old settled ledger rows that are not heads, old lineage and all but the last 100
+            # runs go; heads, checkpoints, the crosswalk and dead letters stay.
+            pruned = self.store.prune(before=self.clock.now() - self.retention)
+            if pruned:
+                logger.info("state pruned", extra={"pipeline": self.pipeline.name, "rows": pruned})
         self.store.release_lease(lease)
         logger.info(
             "run finished",

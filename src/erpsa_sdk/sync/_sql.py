@@ -858,6 +858,8 @@ class SqlStateStore:
 
     def get(self, key: TokenKey) -> StoredToken | None:
         """The stored token for ``key`` (:class:`~erpsa_sdk.auth.TokenStore`), or ``None``."""
+        # The token module only, not erpsa_sdk.auth with its flows: `import erpsa_sdk.sync`
+        # stays light.
         from erpsa_sdk.auth._tokens import StoredToken, TokenSet
 
         rows = self._run(

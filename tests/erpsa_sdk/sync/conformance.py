@@ -13,8 +13,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from erpsa_sdk.auth._tokens import TokenKey, TokenSet
-from erpsa_sdk.auth._tokens import TokenStore as AuthTokenStore
+from erpsa_sdk.auth import TokenKey, TokenSet
+from erpsa_sdk.auth import TokenStore as AuthTokenStore
 from erpsa_sdk.clock import SimClock
 from erpsa_sdk.errors import LeaseHeld, LeaseLost, StateError
 from erpsa_sdk.sync import (

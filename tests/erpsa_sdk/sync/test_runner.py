@@ -532,3 +532,25 @@ def test_a_run_longer_than_its_lease_ttl_keeps_renewing_it(
     lease = store.current_lease("psa->erp")
     assert lease is not None
     assert lease.fence == 1
+
+
+def test_completed_runs_keep_state_bounded(
+    source: FakeSource, target: FakeTarget, store: SQLiteStateStore, clock: SimClock
+) -> None:
+    seed(source, customers=2)
+    runner = make_runner(source, target, store, types=(Customer,))
+    runner.run_once()
+    for n in range(3):
+        source.put(Customer, "C0", name=f"edit {n}")
+        clock.advance(3600)
+        runner.run_once()
+    key = f"ek1:{NS}:fakepsa:psa1:customer:C0"
+    assert len(store.ledger_entries("fakeerp:erp1", entity_key=key)) == 4
+    clock.advance(31 * 86400)
+    runner.run_once()
+    [head_entry] = store.ledger_entries("fakeerp:erp1", entity_key=key)
+    head = store.ledger_head("fakeerp:erp1", key)
+    assert head is not None
+    assert head_entry.write_key == head.write_key
+    assert store.lineage(key) == []  # older than the retention
+    assert target_of(target, Customer, "C0").values["name"] == "edit 2"
