@@ -238,3 +238,21 @@ def test_admin_over_http_needs_the_admin_key() -> None:
     state = c.get("/_admin/state").json()
     assert state["vendor"] == "shop"
     assert state["closed_periods"] == ["2026-10"]
+
+
+def test_async_clients_use_the_same_handler() -> None:
+    import asyncio
+
+    sim = Shop(clock=SimClock())
+
+    async def main() -> list[int]:
+        async with httpx2.AsyncClient(
+            transport=httpx2.MockTransport(sim),
+            base_url="https://shop.test/v1",
+            headers={"authorization": sim.credentials()["authorization"]},
+        ) as client:
+            created = await client.post("/items", json={"name": "async"})
+            listed = await client.get("/items")
+            return [created.status_code, len(listed.json()["items"])]
+
+    assert asyncio.run(main()) == [201, 4]

@@ -14,6 +14,12 @@ Updates and deletes address records by id (idempotent). Posted entries raise
 Employees (``Resource``) are read-only and matched by e-mail, so time entries and expenses
 declare ``resource_key`` with the ``match`` rule; tasks do not exist (``optional``).
 
+``refs`` passed to :meth:`AcmeErpConnector.upsert`: ``project_key`` and ``resource_key``
+(required) for time entries and expenses; ``customer_key`` (optional) for projects. Each is the
+AcmeERP record the runner resolved (a project written earlier, an employee found by ``match``).
+The EntityKey is stored in ``external_id`` (customers), ``external_ref`` (projects) or
+``ext_ref`` (time entries, expenses): a checker reads those fields from the simulator.
+
 Example:
     >>> import httpx2
     >>> from erpsa_sdk.models import Customer, EntityKey, SourceRef, WriteKey
