@@ -320,17 +320,22 @@ def _base(row: Mapping[str, str], tm: TenantMapping, type_name: str) -> dict[str
 
 
 def _custom_out(obj: Any, type_name: str, tm: TenantMapping) -> dict[str, Any]:
+    # Every mapped field is sent, null when the source has no value, so a value removed at the
+    # source is removed at the target too (an upsert only changes the fields it carries).
     out: dict[str, Any] = {}
     extensions: Mapping[str, Any] = getattr(obj, "extensions", {}) or {}
     for fid, name in tm.custom_fields.get(type_name, {}).items():
-        if name in extensions and extensions[name] is not None:
-            value = extensions[name]
-            if isinstance(value, Decimal):
-                value = str(value)
-            elif isinstance(value, date):
-                value = value.isoformat()
-            out[fid] = value
+        value = extensions.get(name)
+        if isinstance(value, Decimal):
+            value = str(value)
+        elif isinstance(value, date):
+            value = value.isoformat()
+        out[fid] = value
     return out
+
+
+def _iso(day: date | None) -> str | None:
+    return None if day is None else day.isoformat()
 
 
 def _ref(refs: Mapping[str, SourceRef], name: str, required: bool = False) -> dict[str, str] | None:
@@ -414,11 +419,9 @@ def _time_out(obj: Any, refs: Mapping[str, SourceRef], tm: TenantMapping) -> dic
         "hours": hours_to_vendor(entry.duration_minutes),
         "isBillable": entry.billable,
     }
-    task = _ref(refs, "task_key")
-    if task is not None:
-        body["caseTaskEvent"] = task
-    if entry.description is not None:
-        body["memo"] = entry.description
+    # Optional fields go out as null when empty: an upsert must clear what the source cleared.
+    body["caseTaskEvent"] = _ref(refs, "task_key")
+    body["memo"] = entry.description
     status = _TIME_STATUSES_OUT.get(entry.status.value)
     if status is not None:
         body["approvalStatus"] = status
@@ -444,14 +447,11 @@ def _customer_in(row: Mapping[str, str], tm: TenantMapping) -> dict[str, Any]:
 def _customer_out(obj: Any, refs: Mapping[str, SourceRef], tm: TenantMapping) -> dict[str, Any]:
     cust: Customer = obj
     body: dict[str, Any] = {"companyName": cust.name, "isInactive": not cust.active}
-    if cust.email is not None:
-        body["email"] = cust.email
+    body["email"] = cust.email
     body["subsidiary"] = _ref(refs, "legal_entity_key", required=True)
     if cust.currency is not None:
         body["currency"] = {"id": tm.currency_id(cust.currency)}
-    parent = _ref(refs, "parent_key")
-    if parent is not None:
-        body["parent"] = parent
+    body["parent"] = _ref(refs, "parent_key")
     body.update(_custom_out(cust, "Customer", tm))
     return body
 
@@ -506,17 +506,11 @@ def _employee_out(obj: Any, refs: Mapping[str, SourceRef], tm: TenantMapping) ->
         "isInactive": not res.active,
         "subsidiary": _ref(refs, "legal_entity_key", required=True),
     }
-    if res.email is not None:
-        body["email"] = res.email
-    if res.role is not None:
-        body["title"] = res.role
-    if res.start_date is not None:
-        body["hireDate"] = res.start_date.isoformat()
-    if res.end_date is not None:
-        body["releaseDate"] = res.end_date.isoformat()
-    manager = _ref(refs, "manager_key")
-    if manager is not None:
-        body["supervisor"] = manager
+    body["email"] = res.email
+    body["title"] = res.role
+    body["hireDate"] = _iso(res.start_date)
+    body["releaseDate"] = _iso(res.end_date)
+    body["supervisor"] = _ref(refs, "manager_key")
     body.update(_custom_out(res, "Resource", tm))
     return body
 
@@ -550,16 +544,12 @@ def _job_out(obj: Any, refs: Mapping[str, SourceRef], tm: TenantMapping) -> dict
     }
     if proj.code is not None:
         body["entityId"] = proj.code
-    if proj.start_date is not None:
-        body["startDate"] = proj.start_date.isoformat()
-    if proj.end_date is not None:
-        body["projectedEndDate"] = proj.end_date.isoformat()
+    body["startDate"] = _iso(proj.start_date)
+    body["projectedEndDate"] = _iso(proj.end_date)
     status = _PROJECT_STATUSES_OUT.get(proj.status.value)
     if status is not None:
         body["entityStatus"] = status
-    manager = _ref(refs, "manager_key")
-    if manager is not None:
-        body["projectManager"] = manager
+    body["projectManager"] = _ref(refs, "manager_key")
     body.update(_custom_out(proj, "Project", tm))
     return body
 
@@ -588,15 +578,11 @@ def _task_out(obj: Any, refs: Mapping[str, SourceRef], tm: TenantMapping) -> dic
         "title": task.name,
         "company": _ref(refs, "project_key", required=True),
     }
-    parent = _ref(refs, "parent_task_key")
-    if parent is not None:
-        body["parent"] = parent
-    if task.start_date is not None:
-        body["startDate"] = task.start_date.isoformat()
-    if task.end_date is not None:
-        body["endDate"] = task.end_date.isoformat()
-    if task.estimated_minutes is not None:
-        body["plannedWork"] = hours_to_vendor(task.estimated_minutes)
+    body["parent"] = _ref(refs, "parent_task_key")
+    body["startDate"] = _iso(task.start_date)
+    body["endDate"] = _iso(task.end_date)
+    minutes = task.estimated_minutes
+    body["plannedWork"] = None if minutes is None else hours_to_vendor(minutes)
     status = _TASK_STATUSES_OUT.get(task.status.value)
     if status is not None:
         body["status"] = status
@@ -636,8 +622,7 @@ def _expense_out(obj: Any, refs: Mapping[str, SourceRef], tm: TenantMapping) -> 
         "category": exp.category,
         "isBillable": exp.billable,
     }
-    if exp.description is not None:
-        body["memo"] = exp.description
+    body["memo"] = exp.description
     body.update(_custom_out(exp, "Expense", tm))
     return body
 

@@ -325,3 +325,21 @@ def test_a_customer_needs_a_subsidiary_or_the_configured_default() -> None:
     (row,) = sim.rows_with_entity_key("Customer", str(ek))
     assert row["data"]["subsidiary"] == 3
     assert row["data"]["currency"] == 2  # EUR in the account's currency list
+
+
+def test_a_value_cleared_at_the_source_is_cleared_at_the_target() -> None:
+    clock = SimClock(autojump=True)
+    config = SimConfig(custom_fields={"timebill": {"custcol_workstream": CustomField()}})
+    sim = NetSuiteSimulator(seed=1, clock=clock, config=config)
+    conn = _conn(sim, clock, custom_fields=WORKSTREAM)
+    refs = _refs(conn)
+    first = _entry(11, {"workstream": "Data"})
+    ek, wk = _keys(first)
+    conn.upsert(first, entity_key=ek, write_key=wk, refs=refs)
+    cleared = TimeEntry.model_validate(
+        {**first.model_dump(), "description": None, "extensions": {}, "warnings": ()}
+    )
+    conn.upsert(cleared, entity_key=ek, write_key=_keys(first, "2")[1], refs=refs)
+    (row,) = sim.rows_with_entity_key("TimeEntry", str(ek))
+    assert row["data"]["custcol_workstream"] is None
+    assert row["data"]["memo"] is None
