@@ -20,6 +20,10 @@ from erpsa_sdk.cli import connectors as _connectors  # noqa: F401  isort: skip
 from erpsa_sdk.cli import simulate as _simulate  # noqa: F401  isort: skip
 from erpsa_sdk.cli import sync as _sync  # noqa: F401  isort: skip
 from erpsa_sdk.cli import dlq as _dlq  # noqa: F401  isort: skip
+from erpsa_sdk.cli import reconcile as _reconcile  # noqa: F401  isort: skip
+from erpsa_sdk.cli import lineage as _lineage  # noqa: F401  isort: skip
+from erpsa_sdk.cli import diff as _diff  # noqa: F401  isort: skip
+from erpsa_sdk.cli import status as _status  # noqa: F401  isort: skip
 
 __all__ = ["app", "main"]
 

@@ -1,4 +1,7 @@
-"""``erpsa dlq list`` / ``erpsa dlq replay``: dead letters of a configured pipeline.
+"""``erpsa dlq list | show | discard | replay``: dead letters of a configured pipeline.
+
+``list`` filters by owner role, reason, pipeline and project; ``show`` prints one letter with
+its payload; ``discard`` closes one a person decided needs no write (with a note).
 
 ``replay`` sends dead letters again with their original WriteKey; one whose record was since
 acknowledged at a newer version sends nothing and reports ``superseded``; ``--refresh`` reads
@@ -23,7 +26,7 @@ import typer
 from erpsa_sdk.cli._app import app
 from erpsa_sdk.cli.sync import EXIT_CONFIG, EXIT_DEAD_LETTERS, _load_or_exit
 
-__all__ = ["list_letters", "replay_letters"]
+__all__ = ["discard_letter", "list_letters", "replay_letters", "show_letter"]
 
 dlq_app = typer.Typer(
     name="dlq", help="Dead letters: list them, replay them.", no_args_is_help=True
@@ -62,8 +65,13 @@ def list_letters(
         bool, typer.Option("--all", help="Include resolved ones (replayed, superseded).")
     ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line.")] = False,
+    reason: Annotated[
+        str | None, typer.Option("--reason", help="Only this reason code (or its prefix).")
+    ] = None,
+    project: Annotated[str | None, typer.Option("--project", help="Only this project.")] = None,
 ) -> None:
     """List open dead letters: id, reason, owner, attempts, first / last seen, EntityKey."""
+    from erpsa_sdk.cli._dlq_views import filter_letters, letter_dict, letters_table
     from erpsa_sdk.errors import ConfigurationError
     from erpsa_sdk.mapping import open_store
     from erpsa_sdk.sync.deadletters import DeadLetterQueue
@@ -78,30 +86,14 @@ def list_letters(
     letters = DeadLetterQueue(store, spec.name).letters(
         status=None if every else "open", owner=owner
     )
-    for letter in letters:
-        if as_json:
-            typer.echo(
-                json.dumps(
-                    {
-                        "id": letter.id,
-                        "reason": letter.reason,
-                        "owner": letter.owner,
-                        "status": letter.status.value,
-                        "attempts": letter.attempts,
-                        "first_seen": str(letter.first_seen),
-                        "last_seen": str(letter.last_seen),
-                        "entity_key": letter.entity_key,
-                        "error": letter.error,
-                    },
-                    sort_keys=True,
-                )
-            )
-        else:
-            typer.echo(
-                f"{letter.id:>6}  {letter.status.value:<10} {letter.owner:<7} "
-                f"x{letter.attempts:<3} {letter.reason:<40} {letter.entity_key}"
-            )
-    if not as_json:
+    letters = filter_letters(letters, reason=reason, project=project)
+    if as_json:
+        for letter in letters:
+            typer.echo(json.dumps(letter_dict(letter), sort_keys=True))
+    else:
+        from rich.console import Console
+
+        Console().print(letters_table(letters, title=f"{spec.name}: dead letters"))
         typer.echo(f"{len(letters)} dead letter(s)", err=True)
 
 
@@ -138,3 +130,59 @@ def replay_letters(
     )
     if failed:
         raise typer.Exit(EXIT_DEAD_LETTERS)
+
+
+def _queue(config_path: Path, pipeline: str | None) -> Any:
+    from erpsa_sdk.errors import ConfigurationError
+    from erpsa_sdk.mapping import open_store
+    from erpsa_sdk.sync.deadletters import DeadLetterQueue
+
+    config = _load_or_exit(config_path)
+    try:
+        spec = config.pipeline(pipeline)
+        return DeadLetterQueue(open_store(config), spec.name)
+    except ConfigurationError as exc:
+        typer.echo(f"configuration refused:\n{exc.message}", err=True)
+        raise typer.Exit(EXIT_CONFIG) from None
+
+
+def _get(queue: Any, letter_id: int) -> Any:
+    from erpsa_sdk.errors import ErpsaError
+
+    try:
+        return queue.get(letter_id)
+    except (ErpsaError, LookupError):
+        typer.echo(f"no dead letter {letter_id} in {queue.pipeline}", err=True)
+        raise typer.Exit(1) from None
+
+
+@dlq_app.command("show")
+def show_letter(
+    config_path: ConfigArg,
+    letter_id: Annotated[int, typer.Argument(metavar="ID", help="Dead letter id.")],
+    pipeline: PipelineOpt = None,
+) -> None:
+    """Show one dead letter with its payload, error, WriteKey and resolution (JSON)."""
+    from erpsa_sdk.cli._dlq_views import letter_dict
+
+    letter = _get(_queue(config_path, pipeline), letter_id)
+    typer.echo(json.dumps(letter_dict(letter, payload=True), indent=2, default=str))
+
+
+@dlq_app.command("discard")
+def discard_letter(
+    config_path: ConfigArg,
+    letter_id: Annotated[int, typer.Argument(metavar="ID", help="Dead letter id.")],
+    note: Annotated[str, typer.Option("--note", help="Why no write is needed (kept).")],
+    pipeline: PipelineOpt = None,
+) -> None:
+    """Close a dead letter that needs no write; the note is kept as its resolution."""
+    from erpsa_sdk.sync.deadletters import DeadLetterStatus
+
+    queue = _queue(config_path, pipeline)
+    letter = _get(queue, letter_id)
+    if not letter.is_open:
+        typer.echo(f"dead letter {letter_id} is already {letter.status.value}", err=True)
+        raise typer.Exit(1)
+    queue.mark(letter_id, DeadLetterStatus.DISCARDED, resolution=f"discarded: {note}")
+    typer.echo(f"{letter_id}  discarded  {letter.entity_key}")

@@ -31,7 +31,7 @@ def _expectation(demo: DemoRun, run: PipelineRun) -> Expectation:
     }
     # A record deleted at the source while unposted leaves the count: it must be gone.
     seeded["TimeEntry"].discard(planted.deleted_unposted)
-    closed = {p for p in getattr(run.sim, "closed_periods", set())}
+    closed = set(getattr(run.sim, "closed_periods", set()))
     closed_expense = (
         date.fromisoformat(demo.kantata.record("expenses", planted.closed_period_expense)["date"])
         if planted.closed_period_expense

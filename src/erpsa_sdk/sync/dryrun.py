@@ -122,12 +122,12 @@ def snapshot(pipeline: Any, store: Any, *, types: Any = None) -> dict[str, Recor
     """
     from erpsa_sdk.sync.reconcile import collect
 
-    _, target_lines, parked, _ = collect(pipeline, store, types=types)
+    got = collect(pipeline, store, types=types)
     out = {
         t.entity_key: RecordState(t.object_type, t.record_id, t.minutes, t.amount)
-        for t in target_lines
+        for t in got.target
     }
-    for key in parked:
+    for key in got.parked:
         if key not in out:
             object_type = key.split(":")[4] if key.count(":") == 5 else "?"
             out[key] = RecordState(object_type, None, None, None, "parked")
@@ -156,7 +156,7 @@ class DryRunTarget:
         >>> class Note(BaseModel):
         ...     text: str = "hello"
         >>> result = dry.upsert(Note(), entity_key=ek, write_key="wk-1", refs={})
-        >>> result.outcome.value, [w.entity_key for w in dry.intended] == [str(ek)]
+        >>> result.outcome.value, [w.entity_key for w in dry.intended] == [ek.canonical]
         ('created', True)
         >>> dry.lookup(Note, entity_key=ek).id
         'dry-1'
@@ -171,8 +171,12 @@ class DryRunTarget:
     def __getattr__(self, name: str) -> Any:
         return getattr(self._target, name)
 
+    @staticmethod
+    def _key(entity_key: Any) -> str:
+        return str(getattr(entity_key, "canonical", entity_key))
+
     def _ref(self, entity_key: Any) -> SourceRef:
-        key = str(entity_key)
+        key = self._key(entity_key)
         with self._lock:
             rid = self._ids.setdefault(key, f"dry-{len(self._ids) + 1}")
         return SourceRef(system=str(self._target.name), tenant="dry-run", id=rid)
@@ -182,7 +186,7 @@ class DryRunTarget:
         with self._lock:
             self.intended.append(
                 IntendedWrite(
-                    operation, type_name, str(entity_key),
+                    operation, type_name, self._key(entity_key),
                     None if write_key is None else str(write_key), payload,
                 )
             )  # fmt: skip
@@ -192,7 +196,7 @@ class DryRunTarget:
         """Record an upsert; answer ``created`` (``updated`` for a key seen before)."""
         from erpsa_sdk.connector import WriteOutcome, WriteResult
 
-        seen = str(entity_key) in self._ids
+        seen = self._key(entity_key) in self._ids
         payload = obj.model_dump(mode="json") if hasattr(obj, "model_fields") else None
         self._record("upsert", type(obj).__name__, entity_key, write_key, payload)
         outcome = WriteOutcome.UPDATED if seen else WriteOutcome.CREATED
@@ -220,5 +224,5 @@ class DryRunTarget:
 
     def lookup(self, model: type[BaseModel], *, entity_key: Any) -> SourceRef | None:
         """The dry-run id of a key written in this dry run, else ``None``."""
-        key = str(entity_key)
+        key = self._key(entity_key)
         return self._ref(key) if key in self._ids else None

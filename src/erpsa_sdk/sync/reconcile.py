@@ -42,6 +42,7 @@ from erpsa_sdk.models.keys import EntityKey
 from erpsa_sdk.models.refs import Rejected
 
 __all__ = [
+    "Collected",
     "GroupTotals",
     "Line",
     "Mismatch",
@@ -173,6 +174,8 @@ class Reconciliation:
     mismatches: list[Mismatch] = field(default_factory=list)
     parked: int = 0
     period: tuple[date, date] | None = None
+    compared: list[str] = field(default_factory=list)
+    skipped: dict[str, str] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -202,9 +205,33 @@ class Reconciliation:
             "ok": self.ok,
             "mismatches": len(self.mismatches),
             "parked": self.parked,
+            "compared": list(self.compared),
+            "skipped": dict(self.skipped),
             "groups": [g.to_dict() for g in self.groups],
             "records": [m.to_dict() for m in self.mismatches],
         }
+
+
+@dataclass
+class Collected:
+    """Both sides of a pipeline read in full.
+
+    ``source`` / ``target``: one line per live record (target lines linked to a source
+    EntityKey by the crosswalk); ``parked``: EntityKeys with an open dead letter; ``written``:
+    EntityKeys the runner wrote and did not remove; ``compared`` / ``skipped``: the types read,
+    and the ones that could not be (with the reason).
+
+    Examples:
+        >>> Collected([], [], set(), set(), ["TimeEntry"], {}).compared
+        ['TimeEntry']
+    """
+
+    source: list[Line]
+    target: list[Line]
+    parked: set[str]
+    written: set[str]
+    compared: list[str]
+    skipped: dict[str, str]
 
 
 def compare(
@@ -341,8 +368,8 @@ def collect(
     period: tuple[date, date] | None = None,
     legal_entity_of: Callable[[BaseModel], str | None] | None = None,
     policy: Any = None,
-) -> tuple[list[Line], list[Line], set[str], set[str]]:
-    """Read both sides of a pipeline in full: (source lines, target lines, parked, written).
+) -> Collected:
+    """Read both sides of a pipeline in full (see :class:`Collected`).
 
     Target lines are the target's records linked to a source EntityKey by the crosswalk; they
     take their group from the source record. See :func:`reconcile` for the parameters.
@@ -354,11 +381,15 @@ def collect(
     from erpsa_sdk.models import Expense, Project, TimeEntry
 
     src_conn, tgt_conn = pipeline.source, pipeline.target
-    chosen = [
-        m
-        for m in (types or (TimeEntry, Expense))
-        if src_conn.capabilities.of(m).read and tgt_conn.capabilities.of(m).read
-    ]
+    chosen: list[type[BaseModel]] = []
+    skipped: dict[str, str] = {}
+    for m in types or [t for t in (TimeEntry, Expense) if t in pipeline.types]:
+        if not src_conn.capabilities.of(m).read:
+            skipped[m.__name__] = f"source {src_conn.name!r} cannot read it"
+        elif not tgt_conn.capabilities.of(m).read:
+            skipped[m.__name__] = f"target {tgt_conn.name!r} cannot read it"
+        else:
+            chosen.append(m)
     target_system = pipeline.target_connection
 
     def le_default(project: BaseModel) -> str | None:
@@ -425,7 +456,9 @@ def collect(
              t.minutes, t.amount, t.status)
         for t in target_lines
     ]  # fmt: skip
-    return source_lines, target_lines, parked, written
+    return Collected(
+        source_lines, target_lines, parked, written, [m.__name__ for m in chosen], skipped
+    )
 
 
 def reconcile(
@@ -443,7 +476,7 @@ def reconcile(
         pipeline: the :class:`~erpsa_sdk.sync.Pipeline` (its connectors are read in full).
         store: the runner's state store (crosswalk, ledger heads, dead letters).
         types: transactional types to compare (default: ``TimeEntry`` and ``Expense`` where
-            both sides can read them).
+            the pipeline syncs them); a type a side cannot read is listed in ``skipped``.
         period: inclusive ``(first day, last day)``; ``None`` compares everything.
         legal_entity_of: a source *project* -> its legal entity (default: the project's
             ``legal_entity_key`` after ``policy.transform``, so value maps apply).
@@ -453,14 +486,17 @@ def reconcile(
         >>> reconcile.__name__
         'reconcile'
     """
-    source_lines, target_lines, parked, written = collect(
+    got = collect(
         pipeline, store, types=types, period=period, legal_entity_of=legal_entity_of,
         policy=policy,
     )  # fmt: skip
-    return compare(
-        source_lines, target_lines, pipeline=pipeline.name, parked=parked, written=written,
+    result = compare(
+        got.source, got.target, pipeline=pipeline.name, parked=got.parked, written=got.written,
         period=period,
     )  # fmt: skip
+    result.compared = got.compared
+    result.skipped = got.skipped
+    return result
 
 
 def open_dead_letters(store: Any, pipeline: str) -> set[str]:
