@@ -448,3 +448,48 @@ def test_bulk_upserts_keep_their_order_and_one_row_per_key() -> None:
     for i, req in enumerate(requests):
         rows = sim.rows_with_entity_key("TimeEntry", req.entity_key.canonical)
         assert len(rows) == (0 if i == 7 else 1)
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        {"token": "t"},  # no environment
+        {
+            "environment": "contoso",
+            "token": "t",
+            "client_secret": "s",
+            "entra_tenant": "e",
+            "client_id": "c",
+        },  # two credentials
+        {"environment": "contoso", "client_secret": "s"},  # Entra without tenant / client
+        {"environment": "contoso", "entra_tenant": "e", "client_id": "c", "private_key": "k"},
+        {"environment": "contoso", "token": "t", "page_size": 6000},
+    ],
+)
+def test_bad_settings_are_refused_without_echoing_secrets(values: dict[str, Any]) -> None:
+    from erpsa_sdk.errors import ConfigurationError
+
+    with pytest.raises(ConfigurationError) as exc:
+        connector.create(values)
+    assert "'s'" not in str(exc.value)
+    assert "'k'" not in str(exc.value)
+
+
+def test_settings_from_the_environment() -> None:
+    from erpsa_dynamics365 import Dynamics365Settings
+
+    s = Dynamics365Settings.from_env(
+        environ={
+            "ERPSA_DYNAMICS365_ENVIRONMENT": "fabrikam",
+            "ERPSA_DYNAMICS365_REGION": "crm4",
+            "ERPSA_DYNAMICS365_ENTRA_TENANT": "t",
+            "ERPSA_DYNAMICS365_CLIENT_ID": "c",
+            "ERPSA_DYNAMICS365_CLIENT_SECRET": "s3cr3t",
+            "ERPSA_DYNAMICS365_SHARE": "0.25",
+            "ERPSA_DYNAMICS365_EXTENSIONS": '{"Customer": {"tier": "fab_tier"}}',
+        }
+    )
+    assert s.scope == "https://fabrikam.crm4.dynamics.com/.default"
+    assert s.share == 0.25
+    assert s.extensions == {"Customer": {"tier": "fab_tier"}}
+    assert "s3cr3t" not in repr(s)
