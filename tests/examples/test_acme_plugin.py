@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
 import pytest
 from acme_psa_erp import AcmeErpConnector, AcmePsaConnector
@@ -217,3 +218,12 @@ def test_amounts_keep_decimal_precision(psa: AcmePsaConnector) -> None:
     for exp in psa.read(Expense):
         assert isinstance(exp, Expense)
         assert exp.amount.amount == exp.amount.amount.quantize(Decimal("0.01"))
+
+
+def test_pytest_plugin_fixtures_reach_installed_plugins_by_name(
+    erpsa_simulator: Any, erpsa_connect: Any
+) -> None:
+    sim = erpsa_simulator("acmeerp", seed=2, faults="writes")
+    erp = erpsa_connect("acmeerp", sim, {"api_token": sim.api_token})
+    assert sim.faults.rates
+    assert erp.health().ok
