@@ -588,6 +588,37 @@ class AsyncNetSuite:
         )
         return _id_from_location(response)
 
+    async def patch_record(self, record: str, ident: str, body: Mapping[str, Any]) -> None:
+        """Update fields of an existing record (``NATURAL_UPSERT``)."""
+        await self.api.request(
+            "PATCH", record_path(record, ident), json=dict(body), safety=WriteSafety.NATURAL_UPSERT
+        )
+
+    async def delete_record(self, record: str, ident: str) -> bool:
+        """Delete a record; ``False`` when it did not exist."""
+        from erpsa_sdk.errors import NotFoundError
+
+        try:
+            await self.api.request(
+                "DELETE", record_path(record, ident), safety=WriteSafety.NATURAL_UPSERT
+            )
+        except NotFoundError:
+            return False
+        return True
+
+    async def expand_records(self, record: str, ids: Sequence[str]) -> list[dict[str, Any]]:
+        """Full records for known ids (``?expandRecords=true&ids=…``)."""
+        body = await self.api.request_json(
+            "GET",
+            f"{RECORD_PATH}/{record}",
+            params={"expandRecords": "true", "ids": ",".join(ids)},
+        )
+        return [dict(item) for item in body.get("items", [])]
+
+    def records(self, type_name: str) -> AsyncRecords[Any]:
+        """The :class:`AsyncRecords` of a canonical type name (``"TimeEntry"``)."""
+        return AsyncRecords(self, type_name)
+
     async def aclose(self) -> None:
         """Close the connection pool."""
         await self.api.aclose()

@@ -111,6 +111,14 @@ def test_the_async_twin_reads_and_writes() -> None:
             )
             got = await ns.get_record("customer", rid, fields=["companyName"])
             frame = await (await ns.legal_entities.list()).to_pandas()
+            await ns.patch_record("customer", rid, {"email": "a@async.example"})
+            expanded = await ns.expand_records("customer", [rid])
+            assert expanded[0]["email"] == "a@async.example"
+            assert await ns.delete_record("customer", rid) is True
+            assert await ns.delete_record("customer", rid) is False
+            assert [t.name async for t in await ns.records("ProjectTask").list()][:1] == [
+                "Discovery"
+            ]
             return entries, rid, (got or {}).get("companyName"), frame
 
     entries, rid, name, frame = asyncio.run(main())
