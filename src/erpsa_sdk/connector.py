@@ -317,8 +317,10 @@ class WriteOutcome(StrEnum):
 
     ``upserted`` is used when the vendor does not say whether it created or updated.
 
+    ``not_found`` is a success too: a delete (or its retry) that had nothing left to do.
+
     Example:
-        >>> WriteOutcome("not_found").succeeded
+        >>> WriteOutcome("not_found") is WriteOutcome.NOT_FOUND
         True
     """
 
@@ -329,11 +331,6 @@ class WriteOutcome(StrEnum):
     DELETED = "deleted"
     NOT_FOUND = "not_found"
     REVERSED = "reversed"
-
-    @property
-    def succeeded(self) -> bool:
-        """Every outcome is a success; ``not_found`` is a delete that had nothing left to do."""
-        return True
 
 
 class WriteResult(BaseModel):
