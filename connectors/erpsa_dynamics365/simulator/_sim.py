@@ -843,6 +843,20 @@ class DataverseSimulator(Simulator):
             self.stats.max_in_flight = max(self.stats.max_in_flight, self._in_flight)
             return None
 
+    def _dispatch(self, r: Any, req: SimRequest) -> SimResponse:
+        resp = super()._dispatch(r, req)
+        if r.auth:
+            # The documented debug headers: what is left of the window's budgets.
+            cfg = self.config
+            with self._lock:
+                used_ms = int(sum(d for _, d in self._exec) * 1000)
+                left = max(0, cfg.requests - len(self._window))
+            resp.headers["x-ms-ratelimit-burst-remaining-xrm-requests"] = str(left)
+            resp.headers["x-ms-ratelimit-time-remaining-xrm-requests"] = str(
+                max(0, cfg.execution_ms - used_ms)
+            )
+        return resp
+
     def _throttle(self, code: str, message: str, wait: float) -> SimResponse:
         seconds = max(1, int(-(-wait // 1)))
         return SimResponse.json(

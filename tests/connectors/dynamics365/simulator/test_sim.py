@@ -132,3 +132,12 @@ def test_churn_and_admin_speak_guids() -> None:
     live = {r["id"] for r in sim.admin.rows("account")}
     assert set(changed["inserted"]) <= live
     assert not set(changed["deleted"]) & live
+
+
+def test_debug_headers_tell_what_is_left_of_the_window() -> None:
+    sim = DataverseSimulator(config=SimulatorConfig(requests=10, service_time=0.5))
+    http = _client(sim)
+    http.get("WhoAmI")
+    r = http.get("WhoAmI")
+    assert r.headers["x-ms-ratelimit-burst-remaining-xrm-requests"] == "8"
+    assert r.headers["x-ms-ratelimit-time-remaining-xrm-requests"] == str(1_200_000 - 1000)
