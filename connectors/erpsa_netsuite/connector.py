@@ -142,6 +142,8 @@ class NetSuiteSettings(ConnectorSettings):
     custom_fields: dict[str, dict[str, str]] = Field(default_factory=dict)
     #: Canonical type -> custom field ids the tenant makes mandatory.
     required_custom_fields: dict[str, list[str]] = Field(default_factory=dict)
+    #: Redis URL: several processes share this integration's budget (else one process counts).
+    limits_redis_url: str | None = None
     #: Subsidiary internal id used when a customer, employee or job arrives without a
     #: resolved legal entity (the canonical Customer carries none; OneWorld requires one).
     default_subsidiary: str | None = None
@@ -251,10 +253,17 @@ class NetSuiteConnector(Connector):
     ) -> None:
         self.settings = settings
         self.clock: Clock = clock or SystemClock()
+        backend = None
+        if settings.limits_redis_url is not None:
+            from erpsa_sdk.limits import RedisBackend
+
+            backend = RedisBackend(settings.limits_redis_url)
         self.governor = Governor(
             [Limit(Concurrency(settings.max_concurrency), ScopeKind.ACCOUNT)],
             scopes=Scope.account(settings.tenant),
             clock=self.clock,
+            backend=backend,
+            prefix="erpsa:netsuite:",
         )
         self.client = NetSuite(
             settings.account_id,

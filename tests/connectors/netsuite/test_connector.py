@@ -343,3 +343,24 @@ def test_a_value_cleared_at_the_source_is_cleared_at_the_target() -> None:
     (row,) = sim.rows_with_entity_key("TimeEntry", str(ek))
     assert row["data"]["custcol_workstream"] is None
     assert row["data"]["memo"] is None
+
+
+def test_processes_share_the_budget_through_redis(redis_url: str) -> None:
+    import uuid
+
+    from erpsa_sdk.errors import RateLimited
+
+    account = f"T{uuid.uuid4().hex[:10].upper()}"
+    settings = {"account_id": account, "max_concurrency": 1, "token": "t",
+                "limits_redis_url": redis_url}  # fmt: skip
+    first = connector.create(settings)
+    second = connector.create(settings)
+    assert isinstance(first, NetSuiteConnector)
+    assert isinstance(second, NetSuiteConnector)
+    permit = first.governor.acquire()
+    try:
+        with pytest.raises(RateLimited):
+            second.governor.acquire(wait=False)
+    finally:
+        first.governor.release(permit, throttled=False, retry_after=None)
+    second.governor.release(second.governor.acquire(), throttled=False, retry_after=None)
