@@ -15,13 +15,13 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import httpx2
 
-from erpsa_netsuite.mapping import format_timestamp
+from erpsa_netsuite.mapping import MappingError, format_timestamp, parse_timestamp
 from erpsa_sdk.errors import (
     ApiError,
     AuthError,
@@ -255,6 +255,14 @@ class SuiteQLKeyset:
         if not 1 <= self.limit <= MAX_PAGE:
             raise ConfigurationError(f"SuiteQL limit must be 1 to {MAX_PAGE}, got {self.limit}")
 
+    def _order(self, key: Any) -> tuple[datetime, int]:
+        # Compare as (time, number): the configured format need not sort as text.
+        try:
+            ts = parse_timestamp(str(key[0]), self.timestamp_format, ZoneInfo(self.timezone))
+            return ts, int(key[1])
+        except (MappingError, ValueError) as exc:
+            raise ResponseFormatError(f"keyset position {list(key)!r} is malformed") from exc
+
     @property
     def path(self) -> str:
         """What the pager's repr shows: the query service and the table."""
@@ -284,7 +292,7 @@ class SuiteQLKeyset:
     def request(self, cursor: Cursor | None) -> PageRequest:
         if not cursor or cursor.get("horizon") is None:
             raise ConfigurationError("call start() first: a keyset walk needs its horizon")
-        after = cursor.get("after") or ["1970-01-01 00:00:00", "0"]
+        after = cursor.get("after") or [self._fmt(datetime(1970, 1, 1, tzinfo=UTC)), "0"]
         params = [str(after[0]), str(after[0]), str(after[1]), str(cursor["horizon"])]
         return PageRequest(
             url=QUERY_PATH,
@@ -309,7 +317,7 @@ class SuiteQLKeyset:
         if not isinstance(last, Mapping) or "id" not in last or self.timestamp_alias not in last:
             raise ResponseFormatError("keyset rows need id and the timestamp column")
         key = [str(last[self.timestamp_alias]), str(last["id"])]
-        if after is not None and (key[0], int(key[1])) <= (str(after[0]), int(after[1])):
+        if after is not None and self._order(key) <= self._order(after):
             raise ResponseFormatError(
                 f"keyset did not advance (last row {key!r} is not after {list(after)!r})"
             )

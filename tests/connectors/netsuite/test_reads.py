@@ -213,3 +213,22 @@ def test_a_row_that_cannot_be_mapped_is_rejected_not_dropped() -> None:
     assert rejected[0].source_ref is not None
     assert rejected[0].source_ref.id == "3"
     assert "hours" in rejected[0].errors[0]["msg"]
+
+
+def test_a_timestamp_format_that_does_not_sort_as_text_still_reads_in_order() -> None:
+    clock = SimClock(start=START)
+    sim = NetSuiteSimulator(seed=1, clock=clock)
+    # Stamp rows on different days and months so "DD.MM.YYYY" text order is wrong.
+    for i, rid in enumerate(range(1, 21)):
+        clock.advance(86400 * (1 + i % 3) + 3600)
+        sim.modify("timebill", rid, memo=f"edit {i}")
+    clock.advance(60)
+    from erpsa_netsuite import TenantMapping
+
+    mapping = TenantMapping(account_id=sim.tenant, timestamp_format="DD.MM.YYYY HH24:MI:SS")
+    ns = NetSuite(sim.tenant, auth=bearer(sim.api_token), clock=clock, page_size=3,
+                  mapping=mapping, transport=httpx2.MockTransport(sim))  # fmt: skip
+    entries = [e for e in ns.time_entries.list() if isinstance(e, TimeEntry)]
+    assert len(entries) == 20
+    versions = [e.source_refs[0].version or "" for e in entries]
+    assert versions == sorted(versions)
