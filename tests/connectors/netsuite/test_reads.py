@@ -232,3 +232,19 @@ def test_a_timestamp_format_that_does_not_sort_as_text_still_reads_in_order() ->
     assert len(entries) == 20
     versions = [e.source_refs[0].version or "" for e in entries]
     assert versions == sorted(versions)
+
+
+def test_timestamps_in_the_users_time_zone_come_back_as_utc_versions() -> None:
+    from erpsa_netsuite import TenantMapping
+    from erpsa_netsuite.simulator import SimConfig
+
+    clock = SimClock(start=START)
+    sim = NetSuiteSimulator(seed=1, clock=clock, config=SimConfig(timezone="America/Los_Angeles"))
+    clock.advance(60)
+    mapping = TenantMapping(account_id=sim.tenant, timezone="America/Los_Angeles")
+    ns = NetSuite(sim.tenant, auth=bearer(sim.api_token), clock=clock, mapping=mapping,
+                  transport=httpx2.MockTransport(sim))  # fmt: skip
+    versions = {e.key: e.source_refs[0].version for e in ns.time_entries.list()}  # type: ignore[union-attr]
+    stored = {str(r["id"]): r["lastmodifieddate"].isoformat()
+              for r in sim.table("timebill").live_data()}  # fmt: skip
+    assert versions == stored
