@@ -34,7 +34,6 @@ def lineage_command(
 ) -> None:
     """Show a record's lineage: source → canonical → each target posting, with outcomes."""
     from rich.console import Console
-    from rich.table import Table
 
     from erpsa_sdk.sync.lineage import LineageStep, resolve_key, trace
 
@@ -78,14 +77,16 @@ def lineage_command(
     console.print(f"[bold]{result.entity_key}[/]  source {result.source}")
     for target, tid in result.targets.items():
         console.print(f"  -> {target}: {tid or '(not written)'}")
-    table = Table()
-    for col in ("time", "where", "step", "status", "operation", "version", "attempts",
-                "target id", "correlation id", "write key"):  # fmt: skip
-        table.add_column(col)
     for s in result.steps:
-        table.add_row(
-            str(s.at or ""), s.target, s.kind, s.status, s.operation or "", s.version or "",
-            "" if s.attempts is None else str(s.attempts), s.target_id or "",
-            s.correlation_id or "", s.write_key or "",
-        )  # fmt: skip
-    console.print(table)
+        details = [
+            f"{name} {value}"
+            for name, value in (
+                ("operation", s.operation), ("version", s.version), ("attempts", s.attempts),
+                ("target id", s.target_id), ("run", s.run_id),
+                ("correlation id", s.correlation_id), ("write key", s.write_key),
+                ("detail", s.detail),
+            )
+            if value is not None
+        ]  # fmt: skip
+        console.print(f"{s.at or '-'}  [bold]{s.kind}[/] {s.status}  at {s.target}", soft_wrap=True)
+        console.print("    " + "; ".join(details), soft_wrap=True)

@@ -197,7 +197,7 @@ class DryRunTarget:
         from erpsa_sdk.connector import WriteOutcome, WriteResult
 
         seen = self._key(entity_key) in self._ids
-        payload = obj.model_dump(mode="json") if hasattr(obj, "model_fields") else None
+        payload = obj.model_dump(mode="json") if isinstance(obj, BaseModel) else None
         self._record("upsert", type(obj).__name__, entity_key, write_key, payload)
         outcome = WriteOutcome.UPDATED if seen else WriteOutcome.CREATED
         return WriteResult(outcome=outcome, entity_key=entity_key, ref=self._ref(entity_key))

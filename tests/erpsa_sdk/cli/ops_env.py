@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -87,3 +88,12 @@ def dual(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Dual]:
             encoding="utf-8",
         )  # fmt: skip
         yield Dual(kantata, erps[0], erps[1], config)
+
+
+def written_rows(sim: Any, table: str = "msdyn_timeentry") -> list[dict[str, Any]]:
+    """Rows the pipeline wrote (the simulator's own seed rows are a month old)."""
+    recent = datetime.now(UTC) - timedelta(hours=1)
+    return [
+        r for r in sim.admin.rows(table)
+        if datetime.fromisoformat(r["created_at"].replace("Z", "+00:00")) > recent
+    ]  # fmt: skip
