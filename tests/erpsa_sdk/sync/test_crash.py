@@ -14,8 +14,11 @@ or the ``reliability`` test runs more.
 
 from __future__ import annotations
 
+import functools
 import os
 import random
+import sqlite3
+import subprocess
 import time
 from collections import Counter
 from pathlib import Path
@@ -26,7 +29,7 @@ import pytest
 from erpsa_sdk.sync import SQLiteStateStore
 from erpsa_sdk.testing.faults import FaultPlan
 
-from .harness import STREAMS, Loopback, finish, kill, loopback
+from .harness import STREAMS, Loopback, finish, kill, loopback, wait_until
 
 pytest.importorskip("acme_psa_erp", reason="install examples/third_party_connector (make venv)")
 
@@ -47,6 +50,22 @@ def _mutate(lb: Loopback, rng: random.Random) -> None:
         if rng.random() < 0.5:
             row = rng.choice(admin.rows(table))
             admin.update(table, row["id"], lb.psa_sim.mutate_row(table, row["data"], rng))
+
+
+def _holder(state: Path) -> str | None:
+    """Who holds the pipeline's lease now (read straight from the file, like a DBA would)."""
+    if not state.exists():
+        return None
+    with sqlite3.connect(state, timeout=30) as conn:
+        try:
+            row = conn.execute("SELECT holder FROM leases WHERE name = 'acme'").fetchone()
+        except sqlite3.OperationalError:  # not migrated yet
+            return None
+    return str(row[0]) if row else None
+
+
+def _working(proc: subprocess.Popen[str], state: Path, holder: str) -> bool:
+    return proc.poll() is not None or _holder(state) == holder
 
 
 def _checkpoints(state: Path) -> dict[str, Any]:
@@ -75,23 +94,26 @@ def chaos(tmp_path: Path, *, kills: int, seed: int) -> dict[str, Any]:
         plan = [h for h in HOOKS for _ in range(per_hook)] + ["after_checkpoint"] * (kills // 10)
         plan += ["random"] * max(4, kills - len(plan))
         rng.shuffle(plan)
-        runs, last_length = 0, 2.0
+        runs, last_length = 0, 1.5
         while plan and runs < 4 * kills:
             runs += 1
             _mutate(lb, rng)
             step = plan[0]
             crash_at = None if step == "random" else f"{step}:{rng.randint(1, 3)}"
             started = time.monotonic()
-            proc = lb.start(url, *TTL, crash_at=crash_at)
+            holder = f"run-{runs}"
+            proc = lb.start(url, *TTL, "--holder", holder, crash_at=crash_at)
             if step == "random":
-                # Anywhere in a run: from interpreter start-up to the last batches.
-                time.sleep(rng.uniform(0.2, 0.9) * last_length)
+                # At a random moment of the run's work (once it holds the lease).
+                working = functools.partial(_working, proc, state, holder)
+                wait_until(working, 60)
+                time.sleep(rng.uniform(0.0, 0.8) * last_length)
                 kill(proc)
             code, report = finish(proc)
             if code == 5:  # the killed runner's lease has not expired yet
                 time.sleep(LEASE_TTL / 2)
                 continue
-            if code != -9:
+            if code == 0:
                 last_length = time.monotonic() - started
             if code == -9:
                 killed[step] += 1
