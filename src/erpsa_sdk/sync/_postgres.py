@@ -33,7 +33,7 @@ _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
 def _psycopg() -> Any:
     try:
         import psycopg
-    except ImportError as exc:  # pragma: no cover - depends on the installation
+    except ImportError as exc:
         raise ConfigurationError(
             "PostgresStateStore needs psycopg 3: pip install 'erpsa-sdk[postgres]'"
         ) from exc

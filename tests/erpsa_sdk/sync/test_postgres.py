@@ -58,3 +58,11 @@ def test_a_killed_session_is_replaced_transparently(postgres_url: str, pg_schema
         admin.execute("SELECT pg_terminate_backend(%s)", (pid,))
     assert store.renew_lease(lease, ttl=30).fence == lease.fence
     store.close()
+
+
+def test_missing_psycopg_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+
+    monkeypatch.setitem(sys.modules, "psycopg", None)  # import psycopg -> ImportError
+    with pytest.raises(ConfigurationError, match=r"erpsa-sdk\[postgres\]"):
+        PostgresStateStore("postgresql://postgres@127.0.0.1/postgres")
