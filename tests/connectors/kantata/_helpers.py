@@ -16,8 +16,9 @@ START = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 
 
 def make_sim(seed: int = 1, **config: Any) -> KantataSimulator:
-    """A simulator on a still SimClock (time moves only when a test advances it)."""
-    return KantataSimulator(seed=seed, clock=SimClock(START), config=SimulatorConfig(**config))
+    """A simulator on a SimClock that moves when a test advances it or a client sleeps."""
+    clock = SimClock(START, autojump=True)
+    return KantataSimulator(seed=seed, clock=clock, config=SimulatorConfig(**config))
 
 
 def client(
