@@ -117,6 +117,8 @@ def reconcile_command(
             )
         for type_name, why in result.skipped.items():
             console.print(f"  [yellow]not compared[/] {type_name}: {why}")
+        for type_name, n in result.unreadable.items():
+            console.print(f"  [yellow]unreadable[/] {n} {type_name} row(s) at the target")
         console.print(
             f"{result.pipeline}: {_state(result).upper().replace('_', ' ')} "
             f"({len(result.mismatches)} mismatch(es), {result.parked} parked; compared: "

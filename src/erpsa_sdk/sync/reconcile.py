@@ -176,6 +176,7 @@ class Reconciliation:
     period: tuple[date, date] | None = None
     compared: list[str] = field(default_factory=list)
     skipped: dict[str, str] = field(default_factory=dict)
+    unreadable: dict[str, int] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -207,6 +208,7 @@ class Reconciliation:
             "parked": self.parked,
             "compared": list(self.compared),
             "skipped": dict(self.skipped),
+            "unreadable_at_target": dict(self.unreadable),
             "groups": [g.to_dict() for g in self.groups],
             "records": [m.to_dict() for m in self.mismatches],
         }
@@ -219,7 +221,8 @@ class Collected:
     ``source`` / ``target``: one line per live record (target lines linked to a source
     EntityKey by the crosswalk); ``parked``: EntityKeys with an open dead letter; ``written``:
     EntityKeys the runner wrote and did not remove; ``compared`` / ``skipped``: the types read,
-    and the ones that could not be (with the reason).
+    and the ones that could not be (with the reason); ``unreadable``: per type, target rows
+    the target's own connector returned as ``Rejected`` (they cannot be compared).
 
     Examples:
         >>> Collected([], [], set(), set(), ["TimeEntry"], {}).compared
@@ -232,6 +235,7 @@ class Collected:
     written: set[str]
     compared: list[str]
     skipped: dict[str, str]
+    unreadable: dict[str, int] = field(default_factory=dict)
 
 
 def compare(
@@ -383,6 +387,7 @@ def collect(
     src_conn, tgt_conn = pipeline.source, pipeline.target
     chosen: list[type[BaseModel]] = []
     skipped: dict[str, str] = {}
+    unreadable: dict[str, int] = {}
     for m in types or [t for t in (TimeEntry, Expense) if t in pipeline.types]:
         if not src_conn.capabilities.of(m).read:
             skipped[m.__name__] = f"source {src_conn.name!r} cannot read it"
@@ -437,7 +442,11 @@ def collect(
                 written.add(entry.entity_key)
         linked: set[str] = set()
         for obj in tgt_conn.read(model):
-            if isinstance(obj, Rejected) or not obj.source_refs:
+            if isinstance(obj, Rejected):
+                # A target row its own connector cannot read: it cannot be compared; say so.
+                unreadable[model.__name__] = unreadable.get(model.__name__, 0) + 1
+                continue
+            if not obj.source_refs or not _in_period(obj, period):
                 continue
             tid = obj.source_refs[0].id
             row = store.crosswalk_find(target_system, object_type, tid)
@@ -457,8 +466,9 @@ def collect(
         for t in target_lines
     ]  # fmt: skip
     return Collected(
-        source_lines, target_lines, parked, written, [m.__name__ for m in chosen], skipped
-    )
+        source_lines, target_lines, parked, written, [m.__name__ for m in chosen], skipped,
+        unreadable,
+    )  # fmt: skip
 
 
 def reconcile(
@@ -496,6 +506,7 @@ def reconcile(
     )  # fmt: skip
     result.compared = got.compared
     result.skipped = got.skipped
+    result.unreadable = got.unreadable
     return result
 
 

@@ -1,4 +1,4 @@
-"""`erpsa reconcile CONFIG`: a balanced dual run, then tampering at one ERP named record by record."""
+"""`erpsa reconcile CONFIG`: a balanced dual run, then tampering at an ERP, named by record."""
 
 from __future__ import annotations
 
