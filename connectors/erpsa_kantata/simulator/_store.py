@@ -682,6 +682,9 @@ class KantataStore:
                 value = str(value)
             if key.endswith("_ids") and isinstance(value, list):
                 value = [str(v) for v in value]
+            elif isinstance(value, list):
+                # Rails forms repeat a field as ``field[]``; the scalar is their concatenation.
+                value = "".join(str(v) for v in value)
             if key in {"time_in_minutes", "rate_in_cents", "cost_rate_in_cents"} or key in {
                 "amount_in_cents",
                 "minutes",
@@ -699,8 +702,9 @@ class KantataStore:
                 value = value if isinstance(value, bool) else _truthy(str(value))
             dated = {"date_performed", "date", "start_date", "due_date", "end_date"}
             if key in dated and value not in (None, ""):
+                # A recorded create sends 2012/01/01 and is accepted: slashes are read too.
                 try:
-                    date.fromisoformat(str(value))
+                    value = date.fromisoformat(str(value).replace("/", "-")).isoformat()
                 except ValueError as exc:
                     raise BadRequest(422, "validation", f"{key} is not a date", key) from exc
             record[key] = value
