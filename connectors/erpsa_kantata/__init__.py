@@ -5,7 +5,7 @@
 * :mod:`erpsa_kantata.mapping` - pure mappings to and from the canonical objects.
 * :mod:`erpsa_kantata.simulator` - a faithful simulator (:class:`KantataSimulator`).
 
-Example:
+Examples:
     >>> import httpx2
     >>> from erpsa_sdk.models import Project
     >>> sim = KantataSimulator(seed=0)

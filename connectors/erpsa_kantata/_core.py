@@ -3,7 +3,7 @@
 Building queries and bodies, turning a page into canonical objects (quarantining bad records),
 reading look-up answers: plain functions, so the sync and async shells only send and await.
 
-Example:
+Examples:
     >>> read_params(RESOURCES["TimeEntry"], {"page": "1"}, include=("user",), filters={})
     {'page': '1', 'from_archived_workspaces': 'true', 'include': 'user'}
 """
@@ -55,7 +55,7 @@ class DeletionFeedExpired(ErpsaError):
 
     Fall back to a complete enumeration (the runner's full-scan deletion detection).
 
-    Example:
+    Examples:
         >>> DeletionFeedExpired("cursor older than 9 days").message
         'cursor older than 9 days'
     """
@@ -65,7 +65,7 @@ class DeletionFeedExpired(ErpsaError):
 class Related:
     """A canonical object with its side-loaded related objects, typed.
 
-    Example:
+    Examples:
         >>> from erpsa_sdk.models import Customer
         >>> r = Related(item=Customer(key="9", name="Acme"), related={})
         >>> r.item.name
@@ -78,7 +78,7 @@ class Related:
     def one(self, name: str) -> CanonicalModel | Rejected | None:
         """The single related object under include ``name`` (``None`` if absent).
 
-        Example:
+        Examples:
             >>> Related(item=Rejected(source_ref=None, raw={}, errors=[])).one("user") is None
             True
         """
@@ -91,7 +91,7 @@ class Held:
 
     Bounded by the size of the tie, never by the rows read.
 
-    Example:
+    Examples:
         >>> held = Held("users")
         >>> env = Envelope(count=0, results=(), maps={}, meta={})
         >>> held.release(None, env, []) is env
@@ -132,7 +132,7 @@ def read_params(
 ) -> dict[str, str]:
     """The query of one read request: paging / seek bounds, archived flags, includes, filters.
 
-    Example:
+    Examples:
         >>> q = read_params(RESOURCES["Project"], {}, include=(), filters={"search": "Tokyo"})
         >>> q["include_archived"], q["include"], q["search"]
         ('true', 'workspace_groups,custom_field_values', 'Tokyo')
@@ -154,7 +154,7 @@ def read_params(
 def seek_rows(env: Envelope) -> list[tuple[str, str]]:
     """``(id, updated_at)`` of a page's records in ``results`` order, for the seek plan.
 
-    Example:
+    Examples:
         >>> env = Envelope(count=1, results=(("users", "2"),),
         ...                maps={"users": {"2": {"id": "2", "updated_at": "2026-01-05T09:00:00Z"}}},
         ...                meta={})
@@ -214,7 +214,7 @@ def to_canonical(
     Records of another story type (a milestone on a task read) are not this type and are
     skipped.
 
-    Example:
+    Examples:
         >>> env = Envelope(count=0, results=(), maps={}, meta={})
         >>> bad = {"id": "1", "workspace_id": "3", "date_performed": "2026-01-05",
         ...        "time_in_minutes": 30.5, "currency": "USD", "currency_base_unit": 100}
@@ -258,7 +258,7 @@ def page_items(
 ) -> list[CanonicalModel | Rejected]:
     """The canonical items for the emitted ``ids`` of one page, in order.
 
-    Example:
+    Examples:
         >>> env = Envelope(count=1, results=(("workspace_groups", "9"),), maps={
         ...     "workspace_groups": {"9": {"id": "9", "name": "Acme"}}}, meta={})
         >>> page_items(RESOURCES["Customer"], env, ["9"], "t")[0].name
@@ -277,7 +277,7 @@ def related_items(
 ) -> list[Related]:
     """Attach each item's side-loaded records (``include`` names), converted to canonical types.
 
-    Example:
+    Examples:
         >>> env = Envelope(count=0, results=(), maps={}, meta={})
         >>> related_items(RESOURCES["Customer"], env, [], ("workspaces",), "t")
         []
@@ -321,7 +321,7 @@ def lookup_params(spec: ResourceSpec, entity_key: EntityKey) -> tuple[str, dict[
     ``from_archived_workspaces=true`` (the entry is found even when its workspace is archived);
     every other type asks ``/external_references`` by subject type.
 
-    Example:
+    Examples:
         >>> ek = EntityKey(namespace="demo", system="netsuite", tenant="t", source_id="1",
         ...                object_type="time_entry")
         >>> path, q = lookup_params(RESOURCES["TimeEntry"], ek)
@@ -349,7 +349,7 @@ def lookup_params(spec: ResourceSpec, entity_key: EntityKey) -> tuple[str, dict[
 def reference_attrs(spec: ResourceSpec, entity_key: EntityKey) -> dict[str, Any]:
     """The inline ``external_reference`` that names a record by its EntityKey.
 
-    Example:
+    Examples:
         >>> ek = EntityKey(namespace="demo", system="s", tenant="t", source_id="1",
         ...                object_type="expense")
         >>> reference_attrs(RESOURCES["Expense"], ek)["service_model"]
@@ -368,7 +368,7 @@ def create_body(
 ) -> dict[str, Any]:
     """The JSON body of a create carrying its external reference inline (one POST).
 
-    Example:
+    Examples:
         >>> ek = EntityKey(namespace="demo", system="s", tenant="t", source_id="1",
         ...                object_type="customer")
         >>> body = create_body(RESOURCES["Customer"], {"name": "Acme"}, ek)
@@ -381,7 +381,7 @@ def create_body(
 def deletion_items(env: Envelope, ids: Sequence[str], tenant: str) -> list[Deletion | Rejected]:
     """``Deletion`` items for the emitted subscribed-event ids.
 
-    Example:
+    Examples:
         >>> env = Envelope(count=1, results=(("subscribed_events", "5"),), maps={
         ...     "subscribed_events": {"5": {"id": "5", "subject_id": 7,
         ...     "subject_type": "TimeEntry", "event_type": "time_entry:deleted",

@@ -16,7 +16,7 @@ an ``updated_at`` second come back in no stable order), so an incremental read n
 3. The cursor is ``(second, ids emitted at that second)``: bounded by the largest tie, never
    by the number of rows, and JSON-able. A read resumed from it keeps the same guarantee.
 
-Example:
+Examples:
     >>> from datetime import UTC, datetime
     >>> seek = SeekPlan(None, per_page=3)
     >>> seek.next_params()
@@ -46,7 +46,7 @@ _SECOND = timedelta(seconds=1)
 def parse_timestamp(value: Any) -> datetime:
     """An aware UTC datetime from a Kantata timestamp (``2021-02-12T16:10:02-08:00``).
 
-    Example:
+    Examples:
         >>> parse_timestamp("2021-02-12T16:10:02-08:00").isoformat()
         '2021-02-13T00:10:02+00:00'
     """
@@ -80,7 +80,7 @@ class SeekPlan:
         inclusive: whether the server's ``updated_after`` includes its bound (``None``:
             unknown, detected from the rows returned).
 
-    Example:
+    Examples:
         >>> plan = SeekPlan({"ts": "2026-01-05T09:00:00+00:00", "ids": ["1"]}, per_page=200)
         >>> plan.next_params()["updated_after"]
         '2026-01-05T08:59:59+00:00'
@@ -119,7 +119,7 @@ class SeekPlan:
     def done(self) -> bool:
         """Whether the walk is over.
 
-        Example:
+        Examples:
             >>> SeekPlan(None, per_page=5).done
             False
         """
@@ -129,7 +129,7 @@ class SeekPlan:
     def cursor(self) -> dict[str, Any]:
         """The JSON-able resume position: the last second and the ids emitted at it.
 
-        Example:
+        Examples:
             >>> SeekPlan(None, per_page=5).cursor
             {'ts': None, 'ids': [], 'inclusive': None}
         """
@@ -148,7 +148,7 @@ class SeekPlan:
     def next_params(self) -> dict[str, str] | None:
         """Query parameters of the next request, or ``None`` when the walk is over.
 
-        Example:
+        Examples:
             >>> SeekPlan(None, per_page=50).next_params()["per_page"]
             '50'
         """
@@ -175,7 +175,7 @@ class SeekPlan:
     def feed(self, rows: Sequence[tuple[str, str]], meta: Mapping[str, Any]) -> list[str]:
         """Take one page (``(id, updated_at)`` in ``results`` order); return the ids to emit.
 
-        Example:
+        Examples:
             >>> plan = SeekPlan(None, per_page=200)
             >>> plan.feed([("9", "2026-01-05T09:00:00Z")], {"count": 1})
             ['9']

@@ -5,7 +5,7 @@ await and nothing else. Reads are incremental SEEK walks with a resumable cursor
 their external reference inline and are retried only after a look-up by EntityKey
 (``LOOKUP_THEN_CREATE``); a 401 raises ``AuthError`` at once (tokens cannot be refreshed).
 
-Example:
+Examples:
     >>> import httpx2
     >>> from erpsa_kantata.simulator import KantataSimulator
     >>> from erpsa_sdk.models import TimeEntry
@@ -90,7 +90,7 @@ class KantataPager(_PagerBase[T]):
     :attr:`cursor` moves past a page once it is handed over, that is when the caller asks for
     the next one (each page also carries the cursor after it in ``page.cursor``).
 
-    Example:
+    Examples:
         >>> import httpx2
         >>> from erpsa_kantata.simulator import KantataSimulator
         >>> from erpsa_sdk.models import Customer
@@ -135,7 +135,7 @@ class KantataPager(_PagerBase[T]):
     def to_pandas(self) -> Any:
         """All remaining canonical items as a pandas DataFrame (needs the ``pandas`` extra).
 
-        Example:
+        Examples:
             >>> import httpx2
             >>> from erpsa_kantata.simulator import KantataSimulator
             >>> from erpsa_sdk.models import Expense
@@ -178,7 +178,7 @@ def _flat(item: Any) -> dict[str, Any]:
 class AsyncKantataPager(_PagerBase[T]):
     """Async twin of :class:`KantataPager` (``async for``, ``aiter_pages()``).
 
-    Example:
+    Examples:
         >>> import asyncio, httpx2
         >>> from erpsa_kantata.simulator import KantataSimulator
         >>> from erpsa_sdk.models import Customer
@@ -300,7 +300,7 @@ class Kantata:
             detected).
         context: a pydantic validation context (for example a tenant extension schema).
 
-    Example:
+    Examples:
         >>> import httpx2
         >>> from erpsa_kantata.simulator import KantataSimulator
         >>> sim = KantataSimulator(seed=1)
@@ -351,7 +351,7 @@ class Kantata:
     def get(self, collection: str, record_id: str, *, include: Sequence[str] = ()) -> Record:
         """One record by id (404 raises ``NotFoundError``).
 
-        Example:
+        Examples:
             >>> import httpx2
             >>> from erpsa_kantata.simulator import KantataSimulator
             >>> sim = KantataSimulator(seed=1)
@@ -368,7 +368,7 @@ class Kantata:
 
         For small, stable lists (look-ups); incremental reads use :meth:`read`.
 
-        Example:
+        Examples:
             >>> import httpx2
             >>> from erpsa_kantata.simulator import KantataSimulator
             >>> sim = KantataSimulator(seed=1)
@@ -399,7 +399,7 @@ class Kantata:
         Archived workspaces and their entries are included. Filters are Kantata's
         (``workspace_id=``, ``approved=``, ``date_performed_between=``...).
 
-        Example:
+        Examples:
             >>> import httpx2
             >>> from erpsa_kantata.simulator import KantataSimulator
             >>> from erpsa_sdk.models import Project
@@ -420,7 +420,7 @@ class Kantata:
     ) -> KantataPager[Any]:
         """:meth:`read` for an explicit :class:`~erpsa_kantata.resources.ResourceSpec`.
 
-        Example:
+        Examples:
             >>> import httpx2
             >>> from erpsa_kantata.resources import RESOURCES
             >>> from erpsa_kantata.simulator import KantataSimulator
@@ -449,7 +449,7 @@ class Kantata:
 
         One request per page: ``include=user,workspace`` side-loads users and workspaces.
 
-        Example:
+        Examples:
             >>> import httpx2
             >>> from erpsa_kantata.simulator import KantataSimulator
             >>> from erpsa_sdk.models import TimeEntry
@@ -476,7 +476,7 @@ class Kantata:
         Raises :class:`~erpsa_kantata._core.DeletionFeedExpired` when ``since`` is older than
         the retention: events may be gone, so a full enumeration must decide.
 
-        Example:
+        Examples:
             >>> import httpx2
             >>> from erpsa_kantata.simulator import KantataSimulator
             >>> from erpsa_sdk.models import TimeEntry
@@ -498,7 +498,7 @@ class Kantata:
     def find(self, model: type[Any], entity_key: EntityKey) -> Record | None:
         """The record carrying ``entity_key`` as its ``erpsa`` external reference, or ``None``.
 
-        Example:
+        Examples:
             >>> import httpx2
             >>> from erpsa_kantata.simulator import KantataSimulator
             >>> from erpsa_sdk.models import Customer, EntityKey
@@ -533,7 +533,7 @@ class Kantata:
         A lost response is never answered by a blind re-POST: the retry first looks the record
         up by ``entity_key`` and returns it when the lost create had committed.
 
-        Example:
+        Examples:
             >>> import httpx2
             >>> from erpsa_kantata.simulator import KantataSimulator
             >>> from erpsa_sdk.models import Customer, EntityKey
@@ -574,7 +574,7 @@ class Kantata:
     ) -> Record:
         """Update a record by id (``PUT``: repeating it is harmless, so it is retried).
 
-        Example:
+        Examples:
             >>> import httpx2
             >>> from erpsa_kantata.simulator import KantataSimulator
             >>> sim = KantataSimulator(seed=1)
@@ -595,7 +595,7 @@ class Kantata:
     def delete(self, collection: str, record_id: str) -> bool:
         """Delete a record by id; ``False`` when it was already gone (404).
 
-        Example:
+        Examples:
             >>> import httpx2
             >>> from erpsa_kantata.simulator import KantataSimulator
             >>> sim = KantataSimulator(seed=1)
@@ -634,7 +634,7 @@ class Kantata:
 class AsyncKantata:
     """Async twin of :class:`Kantata` (same parameters, awaitable methods).
 
-    Example:
+    Examples:
         >>> import asyncio, httpx2
         >>> from erpsa_kantata.simulator import KantataSimulator
         >>> sim = KantataSimulator(seed=1)

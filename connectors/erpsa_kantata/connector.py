@@ -12,7 +12,7 @@ carries an ``erpsa`` external reference whose ``service_model_ref`` is its Entit
 * A record Kantata holds as approved or invoiced refuses edits and deletes:
   ``PostedRecordError``, nothing sent.
 
-Example:
+Examples:
     >>> import httpx2
     >>> from datetime import date
     >>> from erpsa_sdk.models import Customer, SourceRef
@@ -130,7 +130,7 @@ class KantataSettings(ConnectorSettings):
 
     Environment variables: ``ERPSA_KANTATA_TOKEN``, ``ERPSA_KANTATA_TENANT``, ...
 
-    Example:
+    Examples:
         >>> s = KantataSettings(token="t0k", tenant="acme")
         >>> s.token, s.page_size
         (SecretStr('**********'), 200)
@@ -164,7 +164,7 @@ def _same(current: Any, wanted: Any) -> bool:
 class KantataConnector(Connector):
     """The contract over one Kantata account.
 
-    Example:
+    Examples:
         >>> import httpx2
         >>> from erpsa_sdk.models import Project
         >>> sim = KantataSimulator(seed=1)
@@ -215,7 +215,7 @@ class KantataConnector(Connector):
     ) -> KantataPager[Any]:
         """Incremental SEEK read (see :meth:`erpsa_kantata.Kantata.read`).
 
-        Example:
+        Examples:
             >>> import httpx2
             >>> from erpsa_sdk.models import TimeEntry
             >>> sim = KantataSimulator(seed=1)
@@ -235,7 +235,7 @@ class KantataConnector(Connector):
         """Deletions from subscribed events (``*:deleted``, kept 9 days); a cursor older than
         that raises :class:`~erpsa_kantata.DeletionFeedExpired` (run a full enumeration).
 
-        Example:
+        Examples:
             >>> import httpx2
             >>> from erpsa_sdk.models import Expense
             >>> sim = KantataSimulator(seed=1)
@@ -248,7 +248,7 @@ class KantataConnector(Connector):
     def lookup(self, model: type[BaseModel], *, entity_key: EntityKey) -> SourceRef | None:
         """The record carrying ``entity_key`` (archived workspaces included), or ``None``.
 
-        Example:
+        Examples:
             >>> import httpx2
             >>> from erpsa_sdk.models import TimeEntry
             >>> sim = KantataSimulator(seed=1)
@@ -261,7 +261,7 @@ class KantataConnector(Connector):
     def match(self, model: type[BaseModel], **natural_key: Any) -> list[SourceRef]:
         """Existing customers by ``name`` or resources by ``email`` (exact, case-insensitive).
 
-        Example:
+        Examples:
             >>> import httpx2
             >>> from erpsa_sdk.models import Resource
             >>> sim = KantataSimulator(seed=1)
@@ -309,7 +309,7 @@ class KantataConnector(Connector):
     ) -> WriteResult:
         """Create or update the record for ``entity_key`` (look-up first, inline reference).
 
-        Example:
+        Examples:
             >>> import httpx2
             >>> from datetime import date
             >>> from erpsa_sdk.models import Money, TimeEntry
@@ -360,7 +360,7 @@ class KantataConnector(Connector):
     ) -> WriteResult:
         """Delete the record for ``entity_key``; ``not_found`` when there is none.
 
-        Example:
+        Examples:
             >>> import httpx2
             >>> from erpsa_sdk.models import Customer
             >>> sim = KantataSimulator(seed=1)
@@ -397,7 +397,7 @@ class KantataConnector(Connector):
         """Check ``obj`` against Kantata before sending: references present and existing,
         amounts in the workspace's currency and representable in its base unit.
 
-        Example:
+        Examples:
             >>> import httpx2
             >>> from datetime import date
             >>> from erpsa_sdk.models import Money, TimeEntry
@@ -457,7 +457,7 @@ class KantataConnector(Connector):
     def health(self) -> Health:
         """Reachable and authorised (one small request); never raises.
 
-        Example:
+        Examples:
             >>> import httpx2
             >>> sim = KantataSimulator(seed=1)
             >>> conn = connector.create({"token": sim.token}, transport=httpx2.MockTransport(sim))

@@ -11,7 +11,7 @@ Readers call ``<type>_fields(record, ...)`` (vendor record -> canonical field di
 the page parser); writers call ``<type>_attrs(obj, refs)`` (canonical object -> the attributes
 of the vendor's create / update body). No function here does I/O.
 
-Example:
+Examples:
     >>> rec = {"id": "7", "updated_at": "2026-01-05T09:00:00+00:00", "workspace_id": "3",
     ...        "user_id": "2", "story_id": None, "date_performed": "2026-01-05",
     ...        "time_in_minutes": 90, "billable": True, "notes": "", "rate_in_cents": 18000,
@@ -90,7 +90,7 @@ _TASK_STATE = {"not started": "open", "started": "in_progress", "completed": "do
 def money_from_cents(value: Any, currency: str, base_unit: Any) -> Money | None:
     """Money from a Kantata ``*_in_cents`` integer and the record's ``currency_base_unit``.
 
-    Example:
+    Examples:
         >>> money_from_cents(12345, "USD", 100), money_from_cents(4800, "JPY", 1)
         (Money('123.45', 'USD'), Money('4800', 'JPY'))
         >>> money_from_cents(None, "USD", 100) is None
@@ -115,7 +115,7 @@ def cents_from_money(money: Money, base_unit: int | None = None) -> int:
     ``base_unit`` defaults to ``10 ** minor_units(currency)``. Raises ``ValueError`` when the
     amount has more precision than the currency's base unit can hold.
 
-    Example:
+    Examples:
         >>> cents_from_money(Money("123.45", "USD")), cents_from_money(Money("4800", "JPY"))
         (12345, 4800)
     """
@@ -146,7 +146,7 @@ def _day(value: Any) -> str | None:
 def custom_field_extensions(values: Iterable[Record]) -> dict[str, Any]:
     """``extensions`` from side-loaded custom field values (name -> value).
 
-    Example:
+    Examples:
         >>> custom_field_extensions([{"custom_field_name": "Stripe ID", "value": "cus_1"}])
         {'Stripe ID': 'cus_1'}
     """
@@ -159,7 +159,7 @@ def time_entry_fields(record: Record, *, tenant: str) -> dict[str, Any]:
     Status: invoiced -> ``posted``, approved -> ``approved``, in a submission -> ``submitted``,
     otherwise ``draft``.
 
-    Example:
+    Examples:
         >>> f = time_entry_fields({"id": "1", "workspace_id": "3", "user_id": "2",
         ...     "date_performed": "2026-01-05", "time_in_minutes": 30, "rate_in_cents": 2500,
         ...     "currency": "USD", "currency_base_unit": 100, "approved": True}, tenant="t")
@@ -195,7 +195,7 @@ def time_entry_fields(record: Record, *, tenant: str) -> dict[str, Any]:
 def expense_fields(record: Record, *, tenant: str) -> dict[str, Any]:
     """Canonical ``Expense`` fields of a Kantata expense (``amount_in_cents`` in base units).
 
-    Example:
+    Examples:
         >>> expense_fields({"id": "5", "workspace_id": "3", "user_id": "2", "date": "2026-01-07",
         ...     "category": "Travel", "amount_in_cents": 4800, "currency": "JPY",
         ...     "currency_base_unit": 1}, tenant="t")["amount"]
@@ -234,7 +234,7 @@ def workspace_fields(
     (present when the read side-loads ``workspace_groups``). An archived workspace is
     ``completed`` unless its status says otherwise.
 
-    Example:
+    Examples:
         >>> f = workspace_fields({"id": "3", "title": "Tokyo", "currency": "JPY",
         ...     "currency_base_unit": 1, "price_in_cents": 500000, "budgeted": True,
         ...     "status": {"message": "In Progress"}, "workspace_group_ids": ["9"]}, tenant="t")
@@ -274,7 +274,7 @@ def workspace_group_fields(
 ) -> dict[str, Any]:
     """Canonical ``Customer`` fields of a workspace group.
 
-    Example:
+    Examples:
         >>> workspace_group_fields({"id": "9", "name": "Acme", "email": None}, tenant="t")["name"]
         'Acme'
     """
@@ -292,7 +292,7 @@ def story_fields(
 ) -> tuple[type[ProjectTask] | type[Milestone], dict[str, Any]]:
     """``(ProjectTask | Milestone, fields)`` for a story, by its ``story_type``.
 
-    Example:
+    Examples:
         >>> model, f = story_fields({"id": "4", "workspace_id": "3", "title": "Go-live",
         ...                          "story_type": "milestone", "state": "completed"}, tenant="t")
         >>> model.__name__, f["status"]
@@ -328,7 +328,7 @@ def user_fields(
 ) -> dict[str, Any]:
     """Canonical ``Resource`` fields of a user.
 
-    Example:
+    Examples:
         >>> user_fields({"id": "2", "full_name": "Ada", "email_address": "ada@example.com",
         ...              "disabled": True}, tenant="t")["active"]
         False
@@ -346,7 +346,7 @@ def user_fields(
 def allocation_fields(record: Record, *, tenant: str) -> dict[str, Any]:
     """Canonical ``Assignment`` fields of a workspace allocation (hard -> confirmed).
 
-    Example:
+    Examples:
         >>> allocation_fields({"id": "8", "workspace_id": "3", "user_id": "2", "hard": False,
         ...     "start_date": "2026-01-05", "end_date": "2026-01-30", "minutes": 600},
         ...     tenant="t")["status"]
@@ -383,7 +383,7 @@ def invoice_fields(
     Kantata states one balance; subtotal = total, tax and discount zero. ``customer_key``
     comes from the workspace's group, which the reader resolves.
 
-    Example:
+    Examples:
         >>> f = invoice_fields({"id": "10", "workspace_id": "3", "invoice_date": "2026-01-31",
         ...     "status": "new", "balance_in_cents": 79867, "currency": "USD",
         ...     "currency_base_unit": 100}, tenant="t", customer_key="9")
@@ -429,7 +429,7 @@ def _iso(value: date | None) -> str | None:
 def time_entry_attrs(obj: TimeEntry, refs: Mapping[str, SourceRef]) -> dict[str, Any]:
     """The ``time_entry`` body attributes for ``obj``; references come from ``refs``.
 
-    Example:
+    Examples:
         >>> from datetime import date
         >>> te = TimeEntry(key="k", resource_key="r", project_key="p", work_date=date(2026, 1, 5),
         ...                duration_minutes=45, bill_rate=Money("180", "JPY"))
@@ -458,7 +458,7 @@ def time_entry_attrs(obj: TimeEntry, refs: Mapping[str, SourceRef]) -> dict[str,
 def expense_attrs(obj: Expense, refs: Mapping[str, SourceRef]) -> dict[str, Any]:
     """The ``expense`` body attributes for ``obj``.
 
-    Example:
+    Examples:
         >>> from datetime import date
         >>> x = Expense(key="k", resource_key="r", project_key="p", expense_date=date(2026, 1, 7),
         ...             category="Travel", amount=Money("123.45", "USD"))
@@ -481,7 +481,7 @@ def expense_attrs(obj: Expense, refs: Mapping[str, SourceRef]) -> dict[str, Any]
 def project_attrs(obj: Project, refs: Mapping[str, SourceRef]) -> dict[str, Any]:
     """The ``workspace`` body attributes for ``obj`` (the customer as its workspace group).
 
-    Example:
+    Examples:
         >>> p = Project(key="p", name="Tokyo move", currency="JPY")
         >>> a = project_attrs(p, {"customer_key": SourceRef(system="kantata", tenant="t", id="9")})
         >>> a["title"], a["currency"], a["workspace_group_ids"]
@@ -502,7 +502,7 @@ def project_attrs(obj: Project, refs: Mapping[str, SourceRef]) -> dict[str, Any]
 def customer_attrs(obj: Customer, refs: Mapping[str, SourceRef]) -> dict[str, Any]:
     """The ``workspace_group`` body attributes for ``obj`` (a company).
 
-    Example:
+    Examples:
         >>> customer_attrs(Customer(key="c", name="Acme", email="ap@acme.test"), {})
         {'name': 'Acme', 'company': True, 'email': 'ap@acme.test'}
     """
@@ -512,7 +512,7 @@ def customer_attrs(obj: Customer, refs: Mapping[str, SourceRef]) -> dict[str, An
 def task_attrs(obj: ProjectTask, refs: Mapping[str, SourceRef]) -> dict[str, Any]:
     """The ``story`` body attributes for a task.
 
-    Example:
+    Examples:
         >>> t = ProjectTask(key="t", project_key="p", name="Build", status="in_progress")
         >>> task_attrs(t, {})["state"]
         'started'
@@ -536,7 +536,7 @@ def task_attrs(obj: ProjectTask, refs: Mapping[str, SourceRef]) -> dict[str, Any
 def milestone_attrs(obj: Milestone, refs: Mapping[str, SourceRef]) -> dict[str, Any]:
     """The ``story`` body attributes for a milestone.
 
-    Example:
+    Examples:
         >>> milestone_attrs(Milestone(key="m", project_key="p", name="Go-live"), {})["story_type"]
         'milestone'
     """
@@ -552,7 +552,7 @@ def milestone_attrs(obj: Milestone, refs: Mapping[str, SourceRef]) -> dict[str, 
 def resource_attrs(obj: Resource, refs: Mapping[str, SourceRef]) -> dict[str, Any]:
     """The ``user`` update attributes (users cannot be created through the API).
 
-    Example:
+    Examples:
         >>> resource_attrs(Resource(key="r", name="Ada", email="ada@example.com"), {})
         {'full_name': 'Ada', 'email_address': 'ada@example.com'}
     """

@@ -5,7 +5,7 @@ keyed by string id (requested and side-loaded records together, so never iterate
 ``meta`` page info. :func:`parse_envelope` checks that shape; :func:`parse_error` maps the
 vendor's ``{"errors": [{type, message, field}]}`` bodies onto the SDK's error tree.
 
-Example:
+Examples:
     >>> env = parse_envelope({"count": 1, "results": [{"key": "users", "id": "2"}],
     ...                       "users": {"2": {"id": "2", "full_name": "Ada"}},
     ...                       "meta": {"count": 1, "page_count": 1, "page_number": 1,
@@ -72,7 +72,7 @@ ARCHIVED_FLAGS: Mapping[str, Mapping[str, str]] = {
 class Envelope:
     """One decoded Kantata response.
 
-    Example:
+    Examples:
         >>> Envelope(count=0, results=(), maps={}, meta={}).records()
         []
     """
@@ -85,7 +85,7 @@ class Envelope:
     def records(self) -> list[Record]:
         """The requested records, in ``results`` order.
 
-        Example:
+        Examples:
             >>> Envelope(count=1, results=(("users", "1"),), maps={"users": {"1": {"id": "1"}}},
             ...          meta={}).records()
             [{'id': '1'}]
@@ -95,7 +95,7 @@ class Envelope:
     def related(self, collection: str, ids: Any) -> list[Record]:
         """Side-loaded records of ``collection`` for one id or a list of ids (missing skipped).
 
-        Example:
+        Examples:
             >>> env = Envelope(count=0, results=(), maps={"users": {"2": {"id": "2"}}}, meta={})
             >>> env.related("users", "2"), env.related("users", ["2", "3"])
             ([{'id': '2'}], [{'id': '2'}])
@@ -110,7 +110,7 @@ class Envelope:
     def last_page(self) -> bool:
         """Whether ``meta`` says this is the last page (``page_number >= page_count``).
 
-        Example:
+        Examples:
             >>> Envelope(count=0, results=(), maps={}, meta={"page_number": 1,
             ...          "page_count": 0}).last_page
             True
@@ -126,7 +126,7 @@ def parse_envelope(body: Any) -> Envelope:
 
     A 200 whose body is ``{"errors": [...]}`` is an error, not an empty page.
 
-    Example:
+    Examples:
         >>> parse_envelope({"errors": [{"type": "system", "message": "x"}]})
         Traceback (most recent call last):
         ...
@@ -179,7 +179,7 @@ def parse_error(response: httpx2.Response) -> ApiError | ResponseFormatError | N
     retried), 404 ``NotFoundError``, 400 / 422 ``ValidationFailed`` with every error in
     ``details``, 429 ``RateLimited`` (Kantata sends no ``Retry-After``), 5xx ``ServerError``.
 
-    Example:
+    Examples:
         >>> import httpx2
         >>> req = httpx2.Request("GET", "https://api.mavenlink.com/api/v1/workspaces")
         >>> err = parse_error(httpx2.Response(401, json={"errors": [
@@ -317,7 +317,7 @@ class ResourceSpec:
         match_fields: natural keys for ``match`` (canonical field -> vendor filter).
         create_defaults: attributes only a create sends (a workspace's ``creator_role``).
 
-    Example:
+    Examples:
         >>> RESOURCES["Project"].list_filters
         {'include_archived': 'true'}
     """
@@ -430,7 +430,7 @@ RESOURCES: Mapping[str, ResourceSpec] = {
 def spec_for(model: type[Any] | str) -> ResourceSpec:
     """The :class:`ResourceSpec` of a canonical class or its name.
 
-    Example:
+    Examples:
         >>> spec_for("Customer").collection
         'workspace_groups'
     """
@@ -444,7 +444,7 @@ def spec_for(model: type[Any] | str) -> ResourceSpec:
 def record_ids(records: Sequence[Record]) -> list[str]:
     """The string ids of records (helper for tests and look-ups).
 
-    Example:
+    Examples:
         >>> record_ids([{"id": 1}, {"id": "2"}])
         ['1', '2']
     """

@@ -3,7 +3,7 @@
 Mount it with ``httpx2.MockTransport(KantataSimulator(...))`` or serve it over loopback.
 The fidelity table in ``docs/connectors/kantata.md`` maps each behaviour to the fact sheet.
 
-Example:
+Examples:
     >>> import httpx2
     >>> sim = KantataSimulator(seed=1)
     >>> with httpx2.Client(transport=httpx2.MockTransport(sim)) as http:

@@ -1,6 +1,6 @@
 """Settings of the Kantata simulator, including every unverified behaviour as a switch.
 
-Example:
+Examples:
     >>> cfg = SimulatorConfig(updated_after_inclusive=False)
     >>> cfg.max_per_page, cfg.updated_after_inclusive
     (200, False)
@@ -20,7 +20,7 @@ class RateLimit:
 
     Kantata publishes no numbers (fact sheet §1.6), so these are test settings only.
 
-    Example:
+    Examples:
         >>> RateLimit(requests=100, window_seconds=60).requests
         100
     """
@@ -53,7 +53,7 @@ class SimulatorConfig:
         scan_limit: rows one list request may scan before the simulated 3-minute server timeout
             answers 504 (``None``: no timeout); date filters reduce the scan.
 
-    Example:
+    Examples:
         >>> SimulatorConfig().event_retention.days
         9
     """

@@ -4,7 +4,7 @@ A sans-IO handler (``httpx2.Request -> httpx2.Response``) over in-memory tables 
 ``https://api.mavenlink.com/api/v1/``; the kit adds the admin API, reproducible fault plans,
 the clock and loopback serving.
 
-Example:
+Examples:
     >>> import httpx2
     >>> sim = KantataSimulator(seed=7)
     >>> client = httpx2.Client(transport=httpx2.MockTransport(sim), base_url=sim.base_url)
@@ -55,7 +55,7 @@ _TYPES: Mapping[str, str] = {
 def parse_rails_form(body: str) -> dict[str, Any]:
     """Decode a Rails structured form body (``time_entry[notes]=x``) into nested dicts.
 
-    Example:
+    Examples:
         >>> parse_rails_form("time_entry[time_in_minutes]=34&time_entry[billable]=true")
         {'time_entry': {'time_in_minutes': '34', 'billable': 'true'}}
         >>> parse_rails_form("invoice[time_entry_ids][]=1&invoice[time_entry_ids][]=2")
@@ -103,7 +103,7 @@ class KantataSimulator(Simulator):
         clock: the clock stamping rows (a ``SimClock`` by default).
         config: switches for unverified behaviour (:class:`SimulatorConfig`).
 
-    Example:
+    Examples:
         >>> sim = KantataSimulator(seed=1)
         >>> len(sim.records("workspaces")), sim.base_url
         (3, 'https://api.mavenlink.com/api/v1/')
@@ -149,7 +149,7 @@ class KantataSimulator(Simulator):
     def error_body(self, status: int, code: str, message: str) -> Any:
         """Kantata's ``{"errors": [{type, message}]}`` (``oauth`` for a 401, else ``system``).
 
-        Example:
+        Examples:
             >>> KantataSimulator(seed=0).error_body(401, "UNAUTHORIZED", "x")
             {'errors': [{'type': 'oauth', 'message': 'Invalid OAuth 2 Request'}]}
         """
@@ -162,7 +162,7 @@ class KantataSimulator(Simulator):
     def sample_row(self, table: str, rng: random.Random) -> dict[str, Any]:
         """A new, valid stored row for ``table`` (the kit's churn and the contract suite).
 
-        Example:
+        Examples:
             >>> sim = KantataSimulator(seed=0)
             >>> sorted(sim.sample_row("time_entries", random.Random(1)))[:3]
             ['active_submission_id', 'approved', 'billable']
@@ -207,7 +207,7 @@ class KantataSimulator(Simulator):
     def mutate_row(self, table: str, data: Mapping[str, Any], rng: random.Random) -> dict[str, Any]:
         """A visible change to an existing row.
 
-        Example:
+        Examples:
             >>> KantataSimulator(seed=0).mutate_row("time_entries", {}, random.Random(1))
             {'notes': 'edited 18'}
         """
@@ -229,7 +229,7 @@ class KantataSimulator(Simulator):
     def bad_row(self, table: str) -> dict[str, Any]:
         """A stored row the connector must read as ``Rejected``.
 
-        Example:
+        Examples:
             >>> KantataSimulator(seed=0).bad_row("time_entries")["time_in_minutes"]
             12.5
         """
@@ -251,7 +251,7 @@ class KantataSimulator(Simulator):
     def naive_create(self, type_name: str, index: int) -> tuple[str, str, Any]:
         """A keyless create, as a naive integrator sends it (the contract's negative control).
 
-        Example:
+        Examples:
             >>> KantataSimulator(seed=0).naive_create("Customer", 1)
             ('POST', '/api/v1/workspace_groups', {'workspace_group': {'name': 'Naive 1'}})
         """
@@ -280,7 +280,7 @@ class KantataSimulator(Simulator):
     def rows_with_entity_key(self, type_name: str, entity_key: str) -> list[dict[str, Any]]:
         """Live rows of ``type_name`` carrying ``entity_key`` in an external reference.
 
-        Example:
+        Examples:
             >>> KantataSimulator(seed=0).rows_with_entity_key("TimeEntry", "nope")
             []
         """
@@ -301,7 +301,7 @@ class KantataSimulator(Simulator):
     def token(self) -> str:
         """The bearer token the simulator accepts (tokens never expire).
 
-        Example:
+        Examples:
             >>> KantataSimulator(seed=0).token.startswith("kantata-test-token-")
             True
         """
@@ -310,7 +310,7 @@ class KantataSimulator(Simulator):
     def auth_headers(self) -> dict[str, str]:
         """``{"Authorization": "Bearer <token>"}`` for a plain HTTP client.
 
-        Example:
+        Examples:
             >>> KantataSimulator(seed=0).auth_headers()["Authorization"][:7]
             'Bearer '
         """
@@ -319,7 +319,7 @@ class KantataSimulator(Simulator):
     def revoke(self) -> None:
         """Revoke the token (the user revoked the app's access): requests now get 401.
 
-        Example:
+        Examples:
             >>> sim = KantataSimulator(seed=0)
             >>> old = sim.token
             >>> sim.revoke()
@@ -331,7 +331,7 @@ class KantataSimulator(Simulator):
     def records(self, collection: str) -> dict[str, Record]:
         """API views of every live record of one collection, by id.
 
-        Example:
+        Examples:
             >>> len(KantataSimulator(seed=0).records("users"))
             5
         """
@@ -341,7 +341,7 @@ class KantataSimulator(Simulator):
     def record(self, collection: str, record_id: str) -> Record:
         """The API view of one live record (``KeyError`` when absent).
 
-        Example:
+        Examples:
             >>> sim = KantataSimulator(seed=1)
             >>> sim.record("users", "1")["full_name"]
             'Ada Lovelace'
@@ -355,7 +355,7 @@ class KantataSimulator(Simulator):
     def create(self, collection: str, **attrs: Any) -> Record:
         """Create a record through the vendor's own rules (stamped with the clock).
 
-        Example:
+        Examples:
             >>> sim = KantataSimulator(seed=0)
             >>> sim.create("workspace_groups", name="Acme")["name"]
             'Acme'
@@ -368,7 +368,7 @@ class KantataSimulator(Simulator):
     def update(self, collection: str, record_id: str, **attrs: Any) -> Record:
         """Edit a record through the vendor's rules (its ``updated_at`` becomes now).
 
-        Example:
+        Examples:
             >>> sim = KantataSimulator(seed=0)
             >>> sim.update("workspace_groups", "1", name="Northwind Ltd")["name"]
             'Northwind Ltd'
@@ -381,7 +381,7 @@ class KantataSimulator(Simulator):
     def delete(self, collection: str, record_id: str) -> None:
         """Delete a record through the vendor's rules (a ``*:deleted`` event follows).
 
-        Example:
+        Examples:
             >>> KantataSimulator(seed=0).delete("time_entries", "1")
         """
         status, body = self.store.delete(collection, str(record_id))
@@ -391,7 +391,7 @@ class KantataSimulator(Simulator):
     def archive_workspace(self, workspace_id: str, archived: bool = True) -> None:
         """Archive (or restore) a workspace; its rows leave default lists.
 
-        Example:
+        Examples:
             >>> KantataSimulator(seed=0).archive_workspace("1")
         """
         self.update("workspaces", workspace_id, archived=archived)
@@ -399,7 +399,7 @@ class KantataSimulator(Simulator):
     def approve(self, time_entry_id: str) -> None:
         """Approve a time entry: it is then locked against edits and deletes.
 
-        Example:
+        Examples:
             >>> KantataSimulator(seed=0).approve("1")
         """
         with self._lock:

@@ -3,7 +3,7 @@
 Written from the vendor's model specification (``create_attributes`` / ``update_attributes`` /
 ``associations``) summarised in the PSA fact sheet §1.8; nothing here is copied from it.
 
-Example:
+Examples:
     >>> COLLECTIONS["time_entries"].singular
     'time_entry'
     >>> COLLECTIONS["time_entries"].associations["workspace"]
@@ -67,7 +67,7 @@ class Collection:
             shown with ``include_archived=true``), ``"workspace"`` (rows of an archived
             workspace, shown with ``from_archived_workspaces=true``) or ``None``.
 
-    Example:
+    Examples:
         >>> COLLECTIONS["workspaces"].archived_scope
         'self'
     """

@@ -1,6 +1,6 @@
 """A small seeded Kantata account: users, clients, USD / JPY / archived EUR projects, time.
 
-Example:
+Examples:
     >>> from erpsa_kantata.simulator import KantataSimulator
     >>> sim = KantataSimulator(seed=5)
     >>> sorted({w["currency"] for w in sim.records("workspaces").values()})
@@ -25,7 +25,7 @@ _CLIENTS = ("Northwind Traders", "Contoso Japan KK")
 def load_seed(sim: KantataSimulator, rng: random.Random) -> None:
     """Fill the simulator with a small, reproducible account.
 
-    Example:
+    Examples:
         >>> from erpsa_kantata.simulator import KantataSimulator
         >>> len(KantataSimulator(seed=1).records("users"))
         5

@@ -7,7 +7,7 @@ the kit's admin API (insert, update, delete, archive, post, churn) works on them
 Kantata shows them. Each operation returns ``(status, body)`` with the vendor's JSON shapes
 (fact sheet §1.3, §1.7).
 
-Example:
+Examples:
     >>> store = KantataStore.standalone()
     >>> status, body = store.create("workspace_groups", {"name": "Acme"})
     >>> status, body["count"], body["results"][0]["key"]
@@ -57,7 +57,7 @@ _EVENT_SOURCES = (
 def error_body(kind: str, message: str, field: str | None = None) -> dict[str, Any]:
     """The vendor's error envelope (fact sheet §1.7).
 
-    Example:
+    Examples:
         >>> error_body("system", "Not found")
         {'errors': [{'type': 'system', 'message': 'Not found'}]}
     """
@@ -78,7 +78,7 @@ def _second(ts: datetime) -> datetime:
 def parse_time(value: str) -> datetime:
     """Parse an ISO 8601 query value; a naive one is taken as UTC.
 
-    Example:
+    Examples:
         >>> parse_time("2026-01-01T10:00:00Z").isoformat()
         '2026-01-01T10:00:00+00:00'
     """
@@ -98,7 +98,7 @@ def _truthy(value: str | None) -> bool:
 class BadRequest(Exception):
     """A request the simulator answers with a vendor error body.
 
-    Example:
+    Examples:
         >>> BadRequest(422, "validation", "required", "title").status
         422
     """
@@ -124,7 +124,7 @@ class KantataStore:
     ``now`` is the clock's ``now``; every mutation stamps ``updated_at`` with it, truncated to
     the second as the API shows it.
 
-    Example:
+    Examples:
         >>> st = KantataStore.standalone()
         >>> st.create("workspaces", {"title": "P1", "creator_role": "maven"})[0]
         200
@@ -154,7 +154,7 @@ class KantataStore:
     def standalone(cls, config: SimulatorConfig | None = None, seed: int = 0) -> KantataStore:
         """A store on its own tables and a still :class:`SimClock` (examples, unit tests).
 
-        Example:
+        Examples:
             >>> KantataStore.standalone().list("users", {}, 1)[0]
             200
         """
@@ -173,7 +173,7 @@ class KantataStore:
     def item(self, collection: str, row: Row) -> _Row:
         """The API view of a kit row: data plus ``id`` and second-resolution stamps.
 
-        Example:
+        Examples:
             >>> st = KantataStore.standalone()
             >>> _, body = st.create("workspace_groups", {"name": "A"})
             >>> st.item("workspace_groups", st.kit["workspace_groups"].get(1)).record["id"]
@@ -193,7 +193,7 @@ class KantataStore:
     def items(self, collection: str) -> list[_Row]:
         """Views of the live rows of a collection, in id order.
 
-        Example:
+        Examples:
             >>> KantataStore.standalone().items("users")
             []
         """
@@ -229,7 +229,7 @@ class KantataStore:
     def now(self) -> datetime:
         """The clock's time truncated to the second (Kantata timestamps carry seconds).
 
-        Example:
+        Examples:
             >>> KantataStore.standalone().now().microsecond
             0
         """
@@ -238,7 +238,7 @@ class KantataStore:
     def next_request(self) -> int:
         """Count a request (ties are shuffled differently on each one).
 
-        Example:
+        Examples:
             >>> KantataStore.standalone().next_request()
             1
         """
@@ -249,7 +249,7 @@ class KantataStore:
     def get(self, collection: str, record_id: str) -> Record | None:
         """The API view of a live record, or ``None``.
 
-        Example:
+        Examples:
             >>> KantataStore.standalone().get("users", "1") is None
             True
         """
@@ -259,7 +259,7 @@ class KantataStore:
     def archived_workspaces(self) -> set[str]:
         """Ids of archived workspaces (cached for the duration of one list request).
 
-        Example:
+        Examples:
             >>> KantataStore.standalone().archived_workspaces()
             set()
         """
@@ -325,7 +325,7 @@ class KantataStore:
     def render(self, collection: str, record: Record, includes: Iterable[str] = ()) -> Record:
         """The record as the API shows it: list foreign keys appear only when included.
 
-        Example:
+        Examples:
             >>> KantataStore.standalone().render("users", {"id": "1", "full_name": "A"})
             {'full_name': 'A', 'id': '1'}
         """
@@ -554,7 +554,7 @@ class KantataStore:
     def list(self, collection: str, params: Mapping[str, str], request_no: int) -> Reply:
         """``GET /{collection}``: filter, order, page, side-load.
 
-        Example:
+        Examples:
             >>> KantataStore.standalone().list("users", {}, 1)[1]["meta"]
             {'count': 0, 'page_count': 0, 'page_number': 1, 'page_size': 20}
         """
@@ -616,7 +616,7 @@ class KantataStore:
     def show(self, collection: str, record_id: str, params: Mapping[str, str]) -> Reply:
         """``GET /{collection}/{id}``; 404 with the system error when missing.
 
-        Example:
+        Examples:
             >>> KantataStore.standalone().show("users", "9", {})
             (404, {'errors': [{'type': 'system', 'message': 'Not found'}]})
         """
@@ -896,7 +896,7 @@ class KantataStore:
         """The stored data a create with ``attrs`` would hold (defaults and normalisation),
         without storing it: the kit's churn inserts such rows directly.
 
-        Example:
+        Examples:
             >>> KantataStore.standalone().prepare("workspace_groups", {"name": "A"})["name"]
             'A'
         """
@@ -912,7 +912,7 @@ class KantataStore:
 
         There is no de-duplication: the same body twice makes two records (fact sheet §1.6).
 
-        Example:
+        Examples:
             >>> KantataStore.standalone().create("workspace_groups", {})[0]
             422
         """
@@ -1007,7 +1007,7 @@ class KantataStore:
     def update(self, collection: str, record_id: str, attrs: Record) -> Reply:
         """``PUT /{collection}/{id}``: change the allowed attributes and stamp ``updated_at``.
 
-        Example:
+        Examples:
             >>> KantataStore.standalone().update("workspace_groups", "404", {"name": "x"})[0]
             404
         """
@@ -1053,7 +1053,7 @@ class KantataStore:
     def delete(self, collection: str, record_id: str) -> Reply:
         """``DELETE /{collection}/{id}``: 204, its external references gone, an event recorded.
 
-        Example:
+        Examples:
             >>> KantataStore.standalone().delete("time_entries", "1")[0]
             404
         """
@@ -1080,7 +1080,7 @@ class KantataStore:
     def create_or_update_reference(self, attrs: Record) -> Reply:
         """``POST /external_references/create_or_update``.
 
-        Example:
+        Examples:
             >>> KantataStore.standalone().create_or_update_reference({"subject_type": "X"})[0]
             422
         """
