@@ -14,10 +14,12 @@ Examples:
 
 from __future__ import annotations
 
+import tempfile
 from collections import defaultdict
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
-from typing import TYPE_CHECKING, Annotated
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -158,16 +160,19 @@ def demo(
     import logging
 
     from rich.console import Console
-    from rich.table import Table
 
     from erpsa_sdk.demo import run_drills, run_scenario, summarize
 
     logging.getLogger("erpsa_sdk").setLevel(logging.ERROR)
     console = Console(stderr=json_only)
-    with console.status("Seeding Kantata and running both pipelines under faults..."):
-        run = run_scenario(seed=seed, weeks=weeks)
+    with tempfile.TemporaryDirectory(prefix="erpsa-demo-") as workdir:
+        if json_only:
+            run = run_scenario(seed=seed, weeks=weeks, workdir=Path(workdir))
+        else:
+            run = _with_progress(console, seed, weeks, Path(workdir))
         summary = summarize(run)
         summary["drills"] = run_drills(run)
+        run.store.close()
     clean = (
         summary["missing_at_target"] == 0
         and summary["duplicates_at_target"] == 0
@@ -177,85 +182,165 @@ def demo(
     if json_only:
         typer.echo(json.dumps(summary, sort_keys=True, default=str))
         raise typer.Exit(0 if clean else 1)
+    _print_report(console, run, summary)
+    raise typer.Exit(0 if clean else 1)
+
+
+def _same(a: Any, b: Any) -> str:
+    return f"{a} ✓" if a == b else f"[red]{a} ≠ {b}[/]"
+
+
+def _print_report(console: Any, run: Any, summary: dict[str, Any]) -> None:
+    """The demo's tables: what landed, faults, dead letters, reconciliation, diff, lineage."""
+    from rich.table import Table
+
     firm = summary["firm"]
     console.print(
-        f"[bold]Firm[/]: {firm['legal_entities']} legal entities, {firm['customers']} customers, "
-        f"{firm['projects']} projects, {firm['consultants']} consultants, {firm['weeks']} weeks "
-        f"({firm['time_entries']} time entries, {firm['expenses']} expenses)"
+        f"[bold]Firm[/] {firm['legal_entities']} legal entities, {firm['customers']} customers, "
+        f"{firm['projects']} projects, {firm['consultants']} consultants, {firm['weeks']} weeks: "
+        f"{firm['time_entries']} time entries, {firm['expenses']} expenses (+ planted records)"
     )
-    table = Table(title="Pipelines (checker: seeded -> expected -> landed)")
-    for col in ("pipeline", "type", "seeded", "dead letters", "skipped", "expected", "landed"):
-        table.add_column(col, justify="left" if col in ("pipeline", "type") else "right")
-    for name, p in summary["pipelines"].items():
-        for type_name, seeded in p["seeded"].items():
-            expected = p["expected_at_target"][type_name]
-            table.add_row(
-                name, type_name, str(seeded),
-                str(seeded - expected - p["skipped_unsupported"].get(type_name, 0)),
-                str(p["skipped_unsupported"].get(type_name, 0)), str(expected),
-                str(p["landed_at_target"].get(type_name, 0)),
-            )  # fmt: skip
+    names = {n: p["target"] for n, p in summary["pipelines"].items()}
+    table = Table(title="Landed at each ERP (independent checker)")
+    table.add_column("type")
+    for target in names.values():
+        table.add_column(f"{target}\nseeded - dead - skipped = expected: landed", justify="right")
+    types = list(dict.fromkeys(t for p in summary["pipelines"].values() for t in p["seeded"]))
+    for type_name in types:
+        cells = []
+        for p in summary["pipelines"].values():
+            if type_name not in p["seeded"]:
+                cells.append("linked" if type_name in p["linked_by_initial_match"] else "-")
+                continue
+            seeded, expected = p["seeded"][type_name], p["expected_at_target"][type_name]
+            skipped = p["skipped_unsupported"].get(type_name, 0)
+            dead = seeded - expected - skipped
+            landed = p["landed_at_target"].get(type_name, 0)
+            cells.append(f"{seeded} - {dead} - {skipped} = {expected}: {_same(landed, expected)}")
+        table.add_row(type_name, *cells)
+    table.add_row(
+        "linked", *(", ".join(f"{k} {v}" for k, v in p["linked_by_initial_match"].items())
+                    for p in summary["pipelines"].values()),
+    )  # fmt: skip
     console.print(table)
-    faults = Table(title="Runs and faults")
-    for col in ("pipeline", "runs", "requests", "faults injected", "linked", "written"):
-        faults.add_column(col, justify="right" if col != "pipeline" else "left")
-    for name, p in summary["pipelines"].items():
-        c = p["counts"]
-        written = sum(c.get(k, 0) for k in ("created", "updated", "upserted", "deleted"))
-        faults.add_row(name, str(p["runs"]), str(p["requests"]), str(p["faults_injected"]),
-                       str(c.get("linked", 0)), str(written))  # fmt: skip
+    faults = Table(title="Runs under faults")
+    for col in ("target", "runs", "requests", "faults", "of which", "master data created"):
+        faults.add_column(col, justify="left" if col in ("target", "of which") else "right")
+    for p in summary["pipelines"].values():
+        kinds = ", ".join(f"{k} {v}" for k, v in p["faults_by_kind"].items())
+        share = p["faults_injected"] / max(p["requests"], 1)
+        faults.add_row(p["target"], str(p["runs"]), str(p["requests"]),
+                       f"{p['faults_injected']} ({share:.1%})", kinds,
+                       str(p["master_data_created_at_erp"]))  # fmt: skip
     console.print(faults)
-    letters = Table(title="Dead letters by owner")
-    for col in ("pipeline", "owner", "reason", "source id"):
+    letters = Table(title="Dead letters by owner (exactly the planted records)")
+    for col in ("owner", "reason", "Kantata id", *names.values()):
         letters.add_column(col)
-    for name, p in summary["pipelines"].items():
-        for letter in p["dead_letters"]:
-            letters.add_row(name, letter["owner"], letter["reason"], letter["source_id"])
+    rows: dict[tuple[str, str, str], set[str]] = {}
+    for p in summary["pipelines"].values():
+        for d in p["dead_letters"]:
+            rows.setdefault((d["owner"], d["reason"], d["source_id"]), set()).add(p["target"])
+    for (owner, reason, source_id), where in sorted(rows.items()):
+        letters.add_row(owner, reason, source_id, *("✓" if t in where else "-"
+                                                    for t in names.values()))  # fmt: skip
     console.print(letters)
-    rec = Table(title="Reconciliation by legal entity (source = target)")
-    for col in ("pipeline", "legal entity", "currency", "records", "minutes", "amount",
-                "parked", "mismatches"):  # fmt: skip
-        rec.add_column(col, justify="left" if col in ("pipeline", "legal entity") else "right")
+    rec = Table(title="Reconciliation: Kantata = ERP, by legal entity")
+    for col in ("target", "legal entity", "records", "minutes", "amount", "parked"):
+        rec.add_column(col, justify="left" if col in ("target", "legal entity") else "right")
     for run_ in run.pipelines:
         if run_.reconciliation is None:
             continue
         for g in run_.reconciliation.by_legal_entity().values():
+            entity = "(no project)" if g.group[0] == "?" else f"{g.group[0]} {g.group[2]}"
             rec.add_row(
-                run_.name, g.group[0], g.group[2], f"{g.source_count}/{g.target_count}",
-                f"{g.source_minutes}/{g.target_minutes}", f"{g.source_amount}/{g.target_amount}",
-                str(g.parked), str(g.mismatches),
+                run_.vendor, entity, _same(g.source_count, g.target_count),
+                _same(g.source_minutes, g.target_minutes),
+                _same(g.source_amount, g.target_amount), str(g.parked),
             )  # fmt: skip
     console.print(rec)
+    for key, why in summary["not_reconciled"].items():
+        console.print(f"  [yellow]not reconciled[/] {key}: {why}")
     dual = summary["dual_run_diff"]
     if dual:
         console.print(
-            f"[bold]Dual-run diff[/] {dual['a']} vs {dual['b']}: {dual['differences']} "
-            "record(s) differ"
+            f"[bold]Dual-run diff[/] {names.get(dual['a'], dual['a'])} vs "
+            f"{names.get(dual['b'], dual['b'])} ({', '.join(dual['types'])}): "
+            f"{dual['differences']} record(s) differ"
         )
         for row in dual["records"][:10]:
-            console.print(f"  {row['kind']:<10} {row['entity_key']}")
+            console.print(f"  {row['kind']:<10} {row['entity_key']}", soft_wrap=True)
     lineage = summary["lineage"]
     if lineage:
-        console.print(f"[bold]Lineage[/] of the edited time entry {lineage['source_id']}:")
+        console.print(f"[bold]Lineage[/] of the edited time entry (Kantata {lineage['source_id']})")
         for step in lineage["steps"]:
+            if step["kind"] != "ledger":
+                continue
             console.print(
-                f"  {step.get('at', ''):<34} {step['target']:<40} {step['kind']:<8} "
-                f"{step['status']:<10} {step.get('target_id', '')}"
+                f"  {step['target']}: {step['operation']} v{step['version']} -> "
+                f"{step['status']} {step.get('target_id', '')} (attempts {step['attempts']})",
+                soft_wrap=True,
             )
     drills = summary["drills"]
     if drills:
-        console.print(f"[bold]Reconciliation drill[/] on {drills['pipeline']} (behind the "
-                      "runner's back, and after the Kantata event feed expired):")  # fmt: skip
+        console.print(
+            f"[bold]Drill[/] on {names.get(drills['pipeline'], drills['pipeline'])}: changed "
+            "behind the runner's back, and a source deletion after the event feed expired"
+        )
         for m in drills["found"]:
-            console.print(f"  {m['kind']:<20} {m['entity_key']}  ({m['detail']})")
-    for key, why in summary["not_reconciled"].items():
-        console.print(f"[yellow]not reconciled[/] {key}: {why}")
+            console.print(f"  [red]{m['kind']:<18}[/] {m['object_type']} "
+                          f"{m['source_id'] or m['target_id']}: {m['detail']}")  # fmt: skip
     console.print(
-        f"missing {summary['missing_at_target']}, duplicates {summary['duplicates_at_target']}, "
-        f"unexpected {summary['unexpected_at_target']}, reconciliation mismatches "
-        f"{summary['reconciliation']['mismatches']} - {summary['seconds']} s"
+        f"[bold]missing {summary['missing_at_target']}, duplicates "
+        f"{summary['duplicates_at_target']}, unexpected {summary['unexpected_at_target']}, "
+        f"mismatches {summary['reconciliation']['mismatches']}[/] in {summary['seconds']} s"
     )
-    raise typer.Exit(0 if clean else 1)
+
+
+def _with_progress(console: Any, seed: int, weeks: int, workdir: Path) -> Any:
+    """Run the scenario with one progress bar per pipeline (records read in its runs)."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    from erpsa_sdk.demo import run_scenario
+
+    columns = (TextColumn("{task.description:<24}"), BarColumn(), MofNCompleteColumn(),
+               TextColumn("{task.fields[note]}"))  # fmt: skip
+    with Progress(*columns, console=console, transient=False) as bar:
+        tasks: dict[str, Any] = {}
+        seen: dict[str, int] = {}
+
+        def on_progress(run: Any, progress: Any) -> None:
+            if run.name not in tasks:
+                total = sum(len(v) for k, v in run_ids.items() if k in _PROGRESS_TYPES)
+                tasks[run.name] = bar.add_task(run.name, total=total, note="")
+                seen[run.name] = 0
+            read = int(progress.counts.get("read", 0))
+            if read > seen[run.name]:
+                seen[run.name] = read
+            bar.update(
+                tasks[run.name], completed=min(seen[run.name], bar.tasks[tasks[run.name]].total
+                                               or seen[run.name]),
+                note=f"{progress.step}, run batch {progress.batch}",
+            )  # fmt: skip
+
+        def on_event(kind: str, data: Any) -> None:
+            if kind == "seeded":
+                run_ids.update(data["kantata"])
+            elif kind == "mid_run":
+                console.print("  mid-run: one synced entry edited, two deleted at Kantata "
+                              "(one already posted at the ERPs)")  # fmt: skip
+            elif kind == "run_done":
+                run, report = data
+                if run.name in tasks:
+                    task = tasks[run.name]
+                    bar.update(task, completed=bar.tasks[task].total,
+                               note=f"run {len(run.reports)}: {report.status.value}")  # fmt: skip
+
+        run_ids: dict[str, dict[str, str]] = {}
+        return run_scenario(seed=seed, weeks=weeks, workdir=workdir, on_event=on_event,
+                            on_progress=on_progress)  # fmt: skip
+
+
+_PROGRESS_TYPES = ("Resource", "Customer", "Project", "TimeEntry", "Expense")
 
 
 def _invoice(json_only: bool) -> None:

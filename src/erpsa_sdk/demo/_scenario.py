@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import random
 import tempfile
 import time
 from collections import Counter
@@ -56,6 +57,8 @@ EXTRA_TYPES: dict[str, tuple[type[BaseModel], ...]] = {"dynamics365": (ProjectTa
 ERP_FAULTS = "rate_limit=0.03,server_error=0.02,commit_then_drop=0.03"
 PSA_FAULTS = "rate_limit=0.02,server_error=0.02;methods=GET"
 CLOSED_PERIOD = "2026-08"
+#: Runs after the first, at most, until a run reads nothing new and nothing waits.
+MAX_EXTRA_RUNS = 6
 #: The ERP's own master data: the demo writes none of it (the checker counts these tables).
 MASTER_TABLES: dict[str, tuple[str, ...]] = {
     "netsuite": ("subsidiary", "employee", "serviceitem", "customer"),
@@ -200,8 +203,17 @@ def run_scenario(
     weeks: int = 6,
     workdir: Path | None = None,
     on_event: Callable[[str, Any], None] | None = None,
+    on_progress: Callable[[PipelineRun, Progress], None] | None = None,
 ) -> DemoRun:
-    """Run the whole demo on simulators; return what happened (no printing here)."""
+    """Run the whole demo on simulators; return what happened (no printing here).
+
+    Parameters:
+        seed: the firm, the simulators and the fault plans.
+        weeks: weeks of time and expenses.
+        workdir: where the state store's SQLite file goes (default: a new temporary folder).
+        on_event: ``(kind, data)`` at each phase (``seeded``, ``mid_run``, ``run_done``, ...).
+        on_progress: every committed batch of every run, with the pipeline it belongs to.
+    """
     started = time.monotonic()
     emit = on_event or (lambda kind, data: None)
     clock = SimClock(autojump=True)
@@ -217,7 +229,7 @@ def run_scenario(
     person = kantata_ids["Resource"]["1"]
     row = ksim.admin.insert(
         "time_entries",
-        {**ksim.sample_row("time_entries", __import__("random").Random(seed)),
+        {**ksim.sample_row("time_entries", random.Random(seed)),  # noqa: S311
          "workspace_id": 999_999, "user_id": int(person), "story_id": None,
          "date_performed": firm.start.isoformat(), "time_in_minutes": 60,
          "notes": "Time on an unknown project"},
@@ -226,7 +238,7 @@ def run_scenario(
     first_ws = kantata_ids["Project"]["1"]
     row = ksim.admin.insert(
         "time_entries",
-        {**ksim.sample_row("time_entries", __import__("random").Random(seed + 1)),
+        {**ksim.sample_row("time_entries", random.Random(seed + 1)),  # noqa: S311
          "workspace_id": int(first_ws), "user_id": int(person), "story_id": None,
          "date_performed": f"{firm.start.isoformat()}T14:30:00", "time_in_minutes": 30,
          "notes": "Naive timestamp"},
@@ -336,18 +348,26 @@ def run_scenario(
         ksim.delete("time_entries", planted.deleted_posted)
         emit("mid_run", planted)
 
+    def progress_of(run: PipelineRun, last: bool) -> Callable[[Progress], None]:
+        def hook(progress: Progress) -> None:
+            if on_progress is not None:
+                on_progress(run, progress)
+            if last:
+                mid_run(progress)
+
+        return hook
+
     for i, run in enumerate(runs):
-        if i == len(runs) - 1:
-            run.runner.on_progress = mid_run
+        run.runner.on_progress = progress_of(run, last=i == len(runs) - 1)
+    for run in runs:
         emit("run_start", run)
         clock.advance(5)
         report = run.runner.run_once()
-        run.runner.on_progress = None
         run.reports.append(report)
         emit("run_done", (run, report))
     # Later runs pick up the edit and the deletions and retry what waits; a planted reference
     # that never resolves becomes a dead letter after the configured number of runs.
-    for _ in range(run_limit := 6):
+    for _ in range(MAX_EXTRA_RUNS):
         quiet = True
         for run in runs:
             clock.advance(5)
@@ -358,7 +378,6 @@ def run_scenario(
                 quiet = False
         if quiet:
             break
-    del run_limit
     for run in runs:
         types = []
         for model in (TimeEntry, Expense):

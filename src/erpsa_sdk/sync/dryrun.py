@@ -127,9 +127,12 @@ def snapshot(pipeline: Any, store: Any, *, types: Any = None) -> dict[str, Recor
         t.entity_key: RecordState(t.object_type, t.record_id, t.minutes, t.amount)
         for t in got.target
     }
+    compared = {_object_type(name) for name in got.compared}
     for key in got.parked:
+        object_type = key.split(":")[4] if key.count(":") == 5 else "?"
+        if object_type not in compared:
+            continue  # a type this snapshot does not read: nothing to pair it with
         if key not in out:
-            object_type = key.split(":")[4] if key.count(":") == 5 else "?"
             out[key] = RecordState(object_type, None, None, None, "parked")
         else:
             state = out[key]
@@ -137,6 +140,15 @@ def snapshot(pipeline: Any, store: Any, *, types: Any = None) -> dict[str, Recor
                 state.object_type, state.target_id, state.minutes, state.amount, "parked"
             )
     return out
+
+
+def _object_type(type_name: str) -> str:
+    from erpsa_sdk.sync._pipeline import PIPELINE_ORDER
+
+    for model in PIPELINE_ORDER:
+        if model.__name__ == type_name:
+            return str(model.object_type)
+    return type_name.lower()
 
 
 class DryRunTarget:

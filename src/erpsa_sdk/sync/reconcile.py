@@ -187,7 +187,8 @@ class Reconciliation:
         """The groups rolled up per legal entity (and currency), for a finance summary."""
         out: dict[str, GroupTotals] = {}
         for g in self.groups:
-            key = f"{g.group[0]} {g.group[2]}"
+            # Records with no known project (parked ones, mostly) form one row.
+            key = "?" if g.group[0] == "?" else f"{g.group[0]} {g.group[2]}"
             total = out.setdefault(key, GroupTotals((g.group[0], "*", g.group[2])))
             total.source_count += g.source_count
             total.target_count += g.target_count

@@ -90,11 +90,32 @@ def test_reconciliation_names_tampering_and_a_deletion_after_the_feed_expired(
     assert len(found) == 3
 
 
-def test_dual_run_diff_shows_only_the_closed_period_expense(
+def test_dual_run_diff_finds_no_difference_on_what_both_erps_can_read(
     demo: tuple[Any, dict[str, Any]],
 ) -> None:
-    run, summary = demo
-    records = summary["dual_run_diff"]["records"]
-    assert [(r["kind"], r["entity_key"].rsplit(":", 1)[1]) for r in records] == [
-        ("only_in_a", run.planted.closed_period_expense)
-    ]
+    _, summary = demo
+    dual = summary["dual_run_diff"]
+    assert "TimeEntry" in dual["types"]
+    assert dual["differences"] == 0, dual["records"]
+
+
+def test_the_erps_master_data_is_linked_never_created(demo: tuple[Any, dict[str, Any]]) -> None:
+    _, summary = demo
+    for pipeline in summary["pipelines"].values():
+        assert pipeline["master_data_created_at_erp"] == 0
+        assert pipeline["linked_by_initial_match"]["Resource"] == 40
+
+
+def test_lineage_of_the_edited_entry_shows_both_versions_at_both_erps(
+    demo: tuple[Any, dict[str, Any]],
+) -> None:
+    _, summary = demo
+    ledger = [s for s in summary["lineage"]["steps"] if s["kind"] == "ledger"]
+    by_target: dict[str, list[dict[str, Any]]] = {}
+    for step in ledger:
+        by_target.setdefault(step["target"], []).append(step)
+    assert len(by_target) == 2
+    for steps in by_target.values():
+        assert len(steps) == 2
+        assert steps[0]["version"] < steps[1]["version"]
+        assert steps[0]["target_id"] == steps[1]["target_id"]
