@@ -53,7 +53,7 @@ def netsuite_row(i: int, *, poisoned: bool = False) -> dict[str, Any]:
 
     Example:
         >>> netsuite_row(3)["hours"], netsuite_row(3)["id"]
-        ('1.00', '100003')
+        ('2.00', '100003')
     """
     minutes = 15 * (1 + (i * 13) % 32)
     return {
@@ -96,7 +96,7 @@ def kantata_row(i: int, *, poisoned: bool = False) -> dict[str, Any]:
 
     Example:
         >>> kantata_row(2)["time_in_minutes"], kantata_row(2)["currency"]
-        (405, 'USD')
+        (405, 'JPY')
     """
     currency, unit = (("USD", 100), ("EUR", 100), ("JPY", 1))[i % 3]
     ts = kantata_ts(i)
