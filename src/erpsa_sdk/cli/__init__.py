@@ -14,8 +14,8 @@ from __future__ import annotations
 from erpsa_sdk.cli._app import app
 
 # Command modules register on import (order = order in --help).
-from erpsa_sdk.cli import schema as _schema  # noqa: F401,E402  isort: skip
-from erpsa_sdk.cli import demo as _demo  # noqa: F401,E402  isort: skip
+from erpsa_sdk.cli import schema as _schema  # noqa: F401  isort: skip
+from erpsa_sdk.cli import demo as _demo  # noqa: F401  isort: skip
 from erpsa_sdk.cli import connectors as _connectors  # noqa: F401  isort: skip
 from erpsa_sdk.cli import simulate as _simulate  # noqa: F401  isort: skip
 from erpsa_sdk.cli import sync as _sync  # noqa: F401  isort: skip
