@@ -52,6 +52,8 @@ class SimulatorConfig:
         event_retention: how long subscribed events are kept (9 days, §1.10).
         scan_limit: rows one list request may scan before the simulated 3-minute server timeout
             answers 504 (``None``: no timeout); date filters reduce the scan.
+        redirect_uris: the OAuth app's registered redirect URIs (they must match exactly).
+        code_ttl: seconds an authorization code stays valid ("short-lived"; number unverified).
 
     Examples:
         >>> SimulatorConfig().event_retention.days
@@ -70,3 +72,5 @@ class SimulatorConfig:
     extra_rate_limit: RateLimit | None = None
     event_retention: timedelta = field(default=timedelta(days=9))
     scan_limit: int | None = None
+    redirect_uris: frozenset[str] = frozenset({"http://127.0.0.1/oauth/callback"})
+    code_ttl: float = 600.0

@@ -23,14 +23,14 @@ import uuid
 from collections import deque
 from collections.abc import Mapping
 from typing import Any, ClassVar
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, urlencode
 
 from erpsa_kantata.simulator._config import RateLimit, SimulatorConfig
 from erpsa_kantata.simulator._schema import COLLECTIONS, EXTRA_LIMITED
 from erpsa_kantata.simulator._store import KantataStore, Record, Reply, error_body
 from erpsa_sdk.clock import Clock
 from erpsa_sdk.testing.faults import FaultPlan
-from erpsa_sdk.testing.simulator import SimRequest, SimResponse, Simulator, route
+from erpsa_sdk.testing.simulator import SimReply, SimRequest, SimResponse, Simulator, route
 from erpsa_sdk.testing.store import Row
 
 __all__ = ["BASE_URL", "KantataSimulator", "parse_rails_form"]
@@ -133,6 +133,7 @@ class KantataSimulator(Simulator):
     ) -> None:
         self.config = config or SimulatorConfig()
         self._hits: dict[tuple[str, str], deque[float]] = {}
+        self._codes: dict[str, tuple[str, float]] = {}  # code -> (redirect_uri, expires)
         super().__init__(seed=seed, faults=faults, clock=clock, tenant=tenant)
 
     # ---------------------------------------------------------------- kit hooks
@@ -294,6 +295,68 @@ class KantataSimulator(Simulator):
             }
             table = self.table(coll)
             return [row.snapshot() for i in sorted(ids, key=int) if (row := table.get(i))]
+
+    # ------------------------------------------------------------------ OAuth
+
+    def handle(self, method: str, target: str, headers: Mapping[str, str], body: bytes) -> SimReply:
+        """The sans-IO core; ``/oauth/…`` (``app.mavenlink.com``) is served beside the API."""
+        if target.startswith("/oauth/"):
+            target = self.base_path + target
+        return super().handle(method, target, headers, body)
+
+    def credentials(self, base_url: str = "http://127.0.0.1") -> dict[str, Any]:
+        """A ready ``authorization`` value, and what the authorization-code flow needs.
+
+        Examples:
+            >>> creds = KantataSimulator(seed=0).credentials("http://127.0.0.1:9")
+            >>> creds["grant_type"], creds["token_url"]
+            ('authorization_code', 'http://127.0.0.1:9/oauth/token')
+        """
+        root = base_url.rstrip("/").removesuffix(self.base_path)
+        return {
+            **super().credentials(base_url),
+            "token_url": f"{root}/oauth/token",
+            "authorize_url": f"{root}/oauth/authorize",
+            "grant_type": "authorization_code",
+            "redirect_uri": min(self.config.redirect_uris),
+        }
+
+    @route("GET", "/oauth/authorize", auth=False)
+    def _authorize(self, req: SimRequest) -> SimResponse:
+        q = req.query
+        redirect = q.get("redirect_uri", "")
+        if q.get("client_id") != self.client_id or redirect not in self.config.redirect_uris:
+            # Never redirect to an unregistered URI: answer the error here.
+            return SimResponse.json({"error": "invalid_client"}, status=400)
+        if q.get("response_type") != "code":
+            where = f"{redirect}?{urlencode({'error': 'unsupported_response_type'})}"
+            return SimResponse(302, b"", {"location": where})
+        # The simulated account admin approves at once.
+        code = hashlib.sha256(f"{self.seed}:{len(self._codes)}:{q}".encode()).hexdigest()[:24]
+        self._codes[code] = (redirect, self.clock.monotonic() + self.config.code_ttl)
+        params = {"code": code, **({"state": q["state"]} if "state" in q else {})}
+        return SimResponse(302, b"", {"location": f"{redirect}?{urlencode(params)}"})
+
+    @route("POST", "/oauth/token", auth=False)
+    def _oauth_token(self, req: SimRequest) -> SimResponse:
+        data = req.form()
+        if data.get("grant_type") != "authorization_code":
+            return SimResponse.json({"error": "unsupported_grant_type"}, status=400)
+        if data.get("client_id") != self.client_id or data.get("client_secret") != (
+            self.client_secret
+        ):
+            return SimResponse.json({"error": "invalid_client"}, status=401)
+        found = self._codes.pop(data.get("code", ""), None)  # single use
+        if (
+            found is None
+            or found[1] <= self.clock.monotonic()
+            or found[0] != data.get("redirect_uri")
+        ):
+            return SimResponse.json({"error": "invalid_grant"}, status=400)
+        token = hashlib.sha256(f"{self.api_token}:{len(self._tokens)}".encode()).hexdigest()
+        self._tokens[token] = self.clock.monotonic() + self.token_ttl
+        # No expires_in and no refresh_token: Kantata tokens do not expire.
+        return SimResponse.json({"access_token": token, "token_type": "bearer"})
 
     # ------------------------------------------------------------ public API
 
