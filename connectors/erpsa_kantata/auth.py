@@ -141,7 +141,7 @@ def token_from_response(response: httpx2.Response) -> SecretStr:
     """
     try:
         body: Any = json.loads(response.content or b"null")
-    except ValueError:
+    except (ValueError, RecursionError):
         body = None
     if response.status_code >= 400:
         code = body.get("error") if isinstance(body, Mapping) else None

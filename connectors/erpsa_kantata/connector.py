@@ -65,7 +65,7 @@ from erpsa_sdk.errors import (
     ValidationFailed,
 )
 from erpsa_sdk.http.safety import WriteSafety
-from erpsa_sdk.limits import Limit, Reactive, ScopeKind
+from erpsa_sdk.limits import Governor, Limit, Reactive, Scope, ScopeKind
 from erpsa_sdk.models import EntityKey, Expense, Rejected, SourceRef, TimeEntry, WriteKey
 from erpsa_sdk.testing.faults import FaultPlan
 
@@ -102,6 +102,15 @@ CAPABILITIES = Capabilities(
             incremental=True,
             deletions=DeletionMode.CHANGE_FEED,
             natural_keys=("email",),
+        ),
+        "Assignment": TypeCapabilities(
+            read=True, incremental=True, deletions=DeletionMode.CHANGE_FEED
+        ),
+        # Milestones are stories too: the ProjectTask read yields them (typed Milestone).
+        "Milestone": TypeCapabilities(
+            write=True,
+            delete=True,
+            write_safety={"create": _LTC, "update": _PUT, "delete": _PUT},
         ),
     },
     limits=(
@@ -143,6 +152,7 @@ class KantataSettings(ConnectorSettings):
     base_url: str = BASE_URL
     page_size: int = Field(default=200, ge=1, le=200)
     updated_after_inclusive: bool | None = None
+    share: float = Field(default=1.0, gt=0.0, le=1.0)
 
 
 def _locked(collection: str, record: Mapping[str, Any]) -> bool:
@@ -184,12 +194,21 @@ class KantataConnector(Connector):
         clock: Clock | None = None,
     ) -> None:
         self.settings = settings
+        # Kantata's limits are reactive and per token and endpoint class: start at a few
+        # requests in flight (times the share), halve on a 429, grow back after clean periods.
+        self.governor = Governor(
+            CAPABILITIES.limits,
+            scopes=Scope.token_endpoint(settings.token.get_secret_value(), "general"),
+            share=settings.share,
+            clock=clock,
+        )
         self.client = Kantata(
             token=settings.token,
             tenant=settings.tenant,
             base_url=settings.base_url,
             transport=transport,
             clock=clock,
+            governor=self.governor,
             per_page=settings.page_size,
             updated_after_inclusive=settings.updated_after_inclusive,
         )

@@ -195,7 +195,7 @@ def parse_error(response: httpx2.Response) -> ApiError | ResponseFormatError | N
     if response.content:
         try:
             body = response.json()
-        except ValueError:
+        except (ValueError, RecursionError):
             body = None
     if status == 200:
         if isinstance(body, Mapping) and "errors" in body and "results" not in body:

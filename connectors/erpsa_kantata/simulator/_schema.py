@@ -257,7 +257,6 @@ COLLECTIONS: Mapping[str, Collection] = {
                 "user": ("user_id", "users"),
                 **_EXT,
             },
-            archived_scope="workspace",
         ),
         Collection(
             name="time_entries",

@@ -321,3 +321,18 @@ def test_entity_key_is_the_external_reference() -> None:
         "TimeEntry",
         "TimeEntry",
     )
+
+
+def test_throttles_are_absorbed_and_the_governor_backs_off() -> None:
+    from erpsa_kantata.simulator import RateLimit
+
+    sim = make_sim(rate_limit=RateLimit(requests=3, window_seconds=2))
+    conn = conn_for(sim, share=0.5)
+    before = dict(conn.governor.caps)
+    assert before  # a reactive limit scoped by token and endpoint class
+    for _ in range(4):
+        assert len(list(conn.read(TimeEntry))) == 12
+    assert sim.stats.limit_violations > 0  # Kantata answered 429 (no Retry-After) ...
+    after = conn.governor.caps
+    assert all(after[k] <= before[k] for k in before)  # ... and the governor halved
+    assert any(after[k] < before[k] for k in before)

@@ -12,6 +12,7 @@ from erpsa_kantata import connector
 from erpsa_sdk.models import (
     Customer,
     Expense,
+    Milestone,
     Money,
     Project,
     ProjectTask,
@@ -51,6 +52,14 @@ class TestKantataContract(ContractSuite):
             return Project(key=f"p{index}", name=mark, currency="USD", source_refs=refs)
         if type_name == "ProjectTask":
             return ProjectTask(key=f"t{index}", project_key="p", name=mark, source_refs=refs)
+        if type_name == "Milestone":
+            return Milestone(
+                key=f"m{index}",
+                project_key="p",
+                name=mark,
+                source_refs=refs,
+                due_date=date(2026, 3, 31),
+            )
         if type_name == "TimeEntry":
             return TimeEntry(
                 key=f"te{index}",
@@ -81,6 +90,6 @@ class TestKantataContract(ContractSuite):
                 "project_key": _kantata(harness, "workspaces", currency="USD"),
                 "resource_key": _kantata(harness, "users"),
             }
-        if type_name == "ProjectTask":
+        if type_name in {"ProjectTask", "Milestone"}:
             return {"project_key": _kantata(harness, "workspaces", currency="USD")}
         return {}

@@ -335,3 +335,25 @@ def test_the_3_minute_timeout_is_simulated_for_unbounded_scans() -> None:
     assert c.get("time_entries").status_code == 504
     bounded = c.get("time_entries", params={"date_performed_between": "2026-01-05:2026-01-05"})
     assert bounded.status_code == 200
+
+
+def test_served_over_loopback_a_plain_client_pages_through() -> None:
+    from erpsa_sdk.testing import serve
+
+    sim = make_sim()
+    with serve(sim) as served:
+        auth = {"authorization": served.credentials["authorization"]}
+        with httpx2.Client(base_url=served.base_url.rstrip("/") + "/", headers=auth) as c:
+            ids: list[str] = []
+            page = 1
+            while True:
+                body = c.get(
+                    "time_entries.json",
+                    params={"per_page": 5, "page": page, "from_archived_workspaces": "true"},
+                )
+                meta = body.json()["meta"]
+                ids += [r["id"] for r in body.json()["results"]]
+                if meta["page_number"] >= meta["page_count"]:
+                    break
+                page += 1
+    assert sorted(ids, key=int) == sorted(sim.records("time_entries"), key=int)
