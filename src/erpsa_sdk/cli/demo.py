@@ -186,6 +186,9 @@ def demo(
     raise typer.Exit(0 if clean else 1)
 
 
+_FAULT_LABELS = {"commit_then_drop": "lost", "rate_limit": "429", "server_error": "5xx"}
+
+
 def _same(a: Any, b: Any) -> str:
     return f"{a} ✓" if a == b else f"[red]{a} ≠ {b}[/]"
 
@@ -223,16 +226,21 @@ def _print_report(console: Any, run: Any, summary: dict[str, Any]) -> None:
                     for p in summary["pipelines"].values()),
     )  # fmt: skip
     console.print(table)
-    faults = Table(title="Runs under faults")
-    for col in ("target", "runs", "requests", "faults", "of which", "master data created"):
+    faults = Table(title="Runs under faults (429, 5xx, answers lost after commit)")
+    # "lost": the ERP committed the write and the answer never arrived.
+    for col in ("target", "runs", "requests", "faults", "of which", "retries", "created"):
         faults.add_column(col, justify="left" if col in ("target", "of which") else "right")
     for p in summary["pipelines"].values():
-        kinds = ", ".join(f"{k} {v}" for k, v in p["faults_by_kind"].items())
+        kinds = " ".join(f"{_FAULT_LABELS.get(k, k)} {v}" for k, v in p["faults_by_kind"].items())
         share = p["faults_injected"] / max(p["requests"], 1)
         faults.add_row(p["target"], str(p["runs"]), str(p["requests"]),
-                       f"{p['faults_injected']} ({share:.1%})", kinds,
+                       f"{p['faults_injected']} ({share:.1%})", kinds, str(p["retries"]),
                        str(p["master_data_created_at_erp"]))  # fmt: skip
     console.print(faults)
+    console.print(
+        f"  Kantata reads retried {summary['source_retries']} time(s); 'created' counts master "
+        "data the demo created at the ERP (subsidiaries, employees, ...): none"
+    )
     letters = Table(title="Dead letters by owner (exactly the planted records)")
     for col in ("owner", "reason", "Kantata id", *names.values()):
         letters.add_column(col)
@@ -258,6 +266,22 @@ def _print_report(console: Any, run: Any, summary: dict[str, Any]) -> None:
                 _same(g.source_amount, g.target_amount), str(g.parked),
             )  # fmt: skip
     console.print(rec)
+    by_project = Table(title="Reconciliation by project: records, minutes (Kantata = ERP)")
+    by_project.add_column("legal entity")
+    by_project.add_column("project")
+    per_project: dict[tuple[str, str], dict[str, str]] = {}
+    for run_ in run.pipelines:
+        by_project.add_column(run_.vendor, justify="right")
+        for g in run_.reconciliation.groups if run_.reconciliation else ():
+            if g.group[0] == "?":
+                continue
+            ok = "✓" if g.balanced else "[red]✗[/]"
+            per_project.setdefault(g.group[:2], {})[run_.vendor] = (
+                f"{g.target_count}, {g.target_minutes} {ok}"
+            )
+    for (entity, project), values in sorted(per_project.items()):
+        by_project.add_row(entity, project, *(values.get(r.vendor, "-") for r in run.pipelines))
+    console.print(by_project)
     for key, why in summary["not_reconciled"].items():
         console.print(f"  [yellow]not reconciled[/] {key}: {why}")
     dual = summary["dual_run_diff"]

@@ -3,7 +3,9 @@
 
 from __future__ import annotations
 
+import logging
 import random
+import re
 import tempfile
 import time
 from collections import Counter
@@ -13,6 +15,7 @@ from datetime import date
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx2
 from pydantic import BaseModel
@@ -117,6 +120,7 @@ class DemoRun:
     seconds: float = 0.0
     missing_connectors: list[str] = field(default_factory=list)
     not_reconciled: dict[str, str] = field(default_factory=dict)
+    retries: RetryCounter | None = None
 
     def entity_key(self, object_type: str, source_id: str) -> EntityKey:
         """The EntityKey of a Kantata record in this demo."""
@@ -155,6 +159,27 @@ class DemoPolicy(MappingPolicy):
             )
             obj = obj.model_copy(update={"legal_entity_key": value})
         return obj
+
+
+_RETRY_LINE = re.compile(r"^[A-Z]+ (\S+) attempt \d+: .* -> retry$")
+
+
+class RetryCounter(logging.Handler):
+    """Counts the transport's retry decisions per host (it logs each one at debug level)."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.by_host: Counter[str] = Counter()
+
+    def emit(self, record: logging.LogRecord) -> None:
+        # The message is formatted (and redacted) before handlers see it.
+        found = _RETRY_LINE.match(record.getMessage())
+        if found:
+            self.by_host[urlsplit(found.group(1)).hostname or "?"] += 1
+
+    def for_vendor(self, word: str) -> int:
+        """Retries sent to hosts whose name contains ``word``."""
+        return sum(n for host, n in self.by_host.items() if word in host)
 
 
 def _link_legal_entities(
@@ -359,6 +384,39 @@ def run_scenario(
 
     for i, run in enumerate(runs):
         run.runner.on_progress = progress_of(run, last=i == len(runs) - 1)
+    counter = RetryCounter()
+    http_log = logging.getLogger("erpsa_sdk.http")
+    level = http_log.level
+    http_log.addHandler(counter)
+    http_log.setLevel(logging.DEBUG)
+    demo.retries = counter
+    try:
+        _run_all(runs, clock, emit)
+    finally:
+        http_log.removeHandler(counter)
+        http_log.setLevel(level)
+    for run in runs:
+        types = []
+        for model in (TimeEntry, Expense):
+            # A target whose connector cannot read back what it holds is not reconciled on
+            # that type; the demo says so instead of counting the unreadable rows.
+            unreadable = sum(isinstance(o, Rejected) for o in run.connector.read(model))
+            if unreadable:
+                demo.not_reconciled[f"{run.name}:{model.__name__}"] = (
+                    f"{unreadable} {model.__name__} rows at {run.vendor} read back as Rejected "
+                    "by its connector"
+                )
+            else:
+                types.append(model)
+        run.types = tuple(types)
+        run.reconciliation = reconcile(run.pipeline, store, policy=policy, types=types)
+        emit("reconciled", run)
+    demo.seconds = time.monotonic() - started
+    return demo
+
+
+def _run_all(runs: list[PipelineRun], clock: SimClock, emit: Callable[[str, Any], None]) -> None:
+    """First runs of every pipeline, then more until a run reads nothing and nothing waits."""
     for run in runs:
         emit("run_start", run)
         clock.advance(5)
@@ -378,24 +436,6 @@ def run_scenario(
                 quiet = False
         if quiet:
             break
-    for run in runs:
-        types = []
-        for model in (TimeEntry, Expense):
-            # A target whose connector cannot read back what it holds is not reconciled on
-            # that type; the demo says so instead of counting the unreadable rows.
-            unreadable = sum(isinstance(o, Rejected) for o in run.connector.read(model))
-            if unreadable:
-                demo.not_reconciled[f"{run.name}:{model.__name__}"] = (
-                    f"{unreadable} {model.__name__} rows at {run.vendor} read back as Rejected "
-                    "by its connector"
-                )
-            else:
-                types.append(model)
-        run.types = tuple(types)
-        run.reconciliation = reconcile(run.pipeline, store, policy=policy, types=types)
-        emit("reconciled", run)
-    demo.seconds = time.monotonic() - started
-    return demo
 
 
 def run_drills(demo: DemoRun) -> dict[str, Any]:

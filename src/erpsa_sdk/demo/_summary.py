@@ -15,6 +15,8 @@ from erpsa_sdk.sync.lineage import trace
 __all__ = ["summarize"]
 
 _CHECKED = ("Customer", "Project", "ProjectTask", "TimeEntry", "Expense")
+#: A word in each vendor's API host name (the transport logs retries by URL).
+_HOST_WORDS = {"netsuite": "netsuite", "dynamics365": "dynamics", "kantata": "mavenlink"}
 
 
 def _expectation(demo: DemoRun, run: PipelineRun) -> Expectation:
@@ -132,6 +134,9 @@ def _pipeline(demo: DemoRun, run: PipelineRun) -> tuple[dict[str, Any], Any]:
         "runs": len(run.reports),
         "counts": dict(sorted(totals.items())),
         "requests": run.sim.stats.requests,
+        "retries": demo.retries.for_vendor(_HOST_WORDS.get(run.vendor, run.vendor))
+        if demo.retries
+        else None,
         "faults_injected": sum(faults.values()),
         "faults_by_kind": dict(sorted(faults.items())),
         "edited_entry_updated_in_place": len(edited_rows) == 1 and not check.values_differ,
@@ -201,6 +206,7 @@ def summarize(demo: DemoRun) -> dict[str, Any]:
         "values_differ_at_target": values_differ,
         "dual_run_diff": dual,
         "lineage": lineage,
+        "source_retries": demo.retries.for_vendor("mavenlink") if demo.retries else None,
         "skipped_connectors": demo.missing_connectors,
         "not_reconciled": demo.not_reconciled,
         "firm": {
