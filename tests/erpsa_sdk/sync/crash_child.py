@@ -12,8 +12,6 @@ import json
 import logging
 import sys
 
-from acme_psa_erp import ACMEERP, ACMEPSA
-
 from erpsa_sdk.errors import LeaseHeld, LeaseLost
 from erpsa_sdk.models import Customer, Expense, Project, TimeEntry
 from erpsa_sdk.sync import FencedTransport, Pipeline, RunStatus, SyncRunner, open_state_store
@@ -37,6 +35,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--page-size", type=int, default=10)
     parser.add_argument("--holder", default=None)
     args = parser.parse_args(argv)
+    from acme_psa_erp import ACMEERP, ACMEPSA  # the example plugin; imported when run
+
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
 
     psa = ACMEPSA.create(

@@ -14,6 +14,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import pytest
+
+pytest.importorskip("acme_psa_erp", reason="install examples/third_party_connector (make venv)")
+
 from acme_psa_erp import ACMEERP, ACMEPSA
 
 from erpsa_sdk.clock import SystemClock
