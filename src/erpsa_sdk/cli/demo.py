@@ -296,6 +296,14 @@ def _print_report(console: Any, run: Any, summary: dict[str, Any]) -> None:
     lineage = summary["lineage"]
     if lineage:
         console.print(f"[bold]Lineage[/] of the edited time entry (Kantata {lineage['source_id']})")
+        canonical = lineage.get("canonical") or {}
+        if canonical:
+            shown = ("work_date", "duration_minutes", "status", "project_key", "resource_key")
+            console.print(
+                "  canonical TimeEntry: "
+                + ", ".join(f"{k}={canonical[k]}" for k in shown if k in canonical),
+                soft_wrap=True,
+            )
         for step in lineage["steps"]:
             if step["kind"] != "ledger":
                 continue

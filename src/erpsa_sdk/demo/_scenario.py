@@ -11,7 +11,7 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -241,13 +241,16 @@ def run_scenario(
     """
     started = time.monotonic()
     emit = on_event or (lambda kind, data: None)
-    clock = SimClock(autojump=True)
-    clock.advance(0)
     firm = generate_firm(seed=seed, weeks=weeks)
+    # The simulated "now" is the Monday after the firm's last week: the weeks are the past.
+    first_day = firm.start + timedelta(weeks=weeks)
+    clock = SimClock(datetime(first_day.year, first_day.month, first_day.day, 8, tzinfo=UTC),
+                     autojump=True)  # fmt: skip
     kantata_plugin = get_plugin("kantata")
     ksim = kantata_plugin.simulator(seed=seed, clock=clock)
     clear_simulator(ksim)
-    clock.advance(10 * 86400)  # the cleared rows' deletion events expire before the sync
+    # The cleared rows' deletion events expire before the sync starts (the feed keeps 9 days).
+    clock.advance(10 * 86400)
     kantata_ids = write_firm(ksim, firm)
     planted = Planted()
     # Planted bad records: time on a project that does not exist, a naive timestamp.
@@ -328,6 +331,7 @@ def run_scenario(
         pipeline = Pipeline(
             f"kantata->{vendor}", source=source, target=connector, namespace=NAMESPACE,
             types=TYPES + EXTRA_TYPES.get(vendor, ()),
+            keep_payload_for=(TimeEntry, Expense),  # lineage shows the canonical object
         )  # fmt: skip
         _link_legal_entities(store, pipeline, connector, firm)
         sim.set_faults(FaultPlan.parse(f"{ERP_FAULTS};seed={seed}"))
