@@ -35,10 +35,16 @@ from typing import Any
 
 from erpsa_sdk.errors import ErpsaError, ResponseFormatError
 
-__all__ = ["MAX_TIE_WALKS", "SeekPlan", "parse_timestamp"]
+__all__ = ["FIRST_WINDOW", "MAX_SHRINKS", "MAX_TIE_WALKS", "ORIGIN", "SeekPlan", "parse_timestamp"]
 
 #: Re-walks of one tie second before giving up (each walk sees the second's rows afresh).
 MAX_TIE_WALKS = 64
+#: The ``updated_at`` window a read falls back to after a server timeout (then halved again).
+FIRST_WINDOW = timedelta(days=64)
+#: Timeouts in a row after which the read gives up and raises the timeout.
+MAX_SHRINKS = 6
+#: Where the first window starts when the read has no cursor yet.
+ORIGIN = datetime(2000, 1, 1, tzinfo=UTC)
 
 _SECOND = timedelta(seconds=1)
 
@@ -64,6 +70,10 @@ def parse_timestamp(value: Any) -> datetime:
 
 def _fmt(ts: datetime) -> str:
     return ts.astimezone(UTC).isoformat(timespec="seconds")
+
+
+def _second(ts: datetime) -> datetime:
+    return ts.astimezone(UTC).replace(microsecond=0)
 
 
 class SeekPlan:
@@ -101,6 +111,14 @@ class SeekPlan:
             self.ids = {str(i) for i in cursor.get("ids", ())}
             if cursor.get("inclusive") is not None:
                 self.inclusive = bool(cursor["inclusive"])
+        #: The ``updated_at`` span one query covers after a server timeout (``None``: all).
+        self.window: timedelta | None = None
+        if cursor and cursor.get("window"):
+            self.window = timedelta(seconds=float(cursor["window"]))
+        #: Rows updated from here on are left to an unbounded last query (the client's now).
+        self.horizon: datetime | None = None
+        self._upper: datetime | None = None
+        self._shrinks = 0
         self.mode = "seek"  # seek | tie | skip | done
         self._tie_page = 1
         self._tie_seen: set[str] = set()
@@ -133,11 +151,41 @@ class SeekPlan:
             >>> SeekPlan(None, per_page=5).cursor
             {'ts': None, 'ids': [], 'inclusive': None}
         """
-        return {
+        out: dict[str, Any] = {
             "ts": _fmt(self.ts) if self.ts else None,
             "ids": sorted(self.ids, key=lambda i: (len(i), i)),
             "inclusive": self.inclusive,
         }
+        if self.window is not None:
+            out["window"] = self.window.total_seconds()
+        return out
+
+    def shrink(self) -> bool:
+        """The server timed out (Kantata cuts requests off after 3 minutes): ask for half the
+        ``updated_at`` span from now on (the first time: :data:`FIRST_WINDOW`).
+
+        Returns ``False`` once :data:`MAX_SHRINKS` timeouts came in a row: the caller then
+        raises the timeout (the server is down, not overloaded by the query).
+
+        Examples:
+            >>> plan = SeekPlan(None, per_page=200)
+            >>> plan.shrink(), plan.shrink()
+            (True, True)
+            >>> plan.window.days
+            32
+        """
+        self._shrinks += 1
+        if self._shrinks > MAX_SHRINKS:
+            return False
+        self.window = FIRST_WINDOW if self.window is None else self.window / 2
+        self.window = max(self.window, _SECOND)
+        return True
+
+    def _window_end(self) -> datetime | None:
+        if self.window is None or self.horizon is None:
+            return None
+        upper = _second((self.ts or ORIGIN) + self.window)
+        return upper if upper < self.horizon else None
 
     def _at_least(self, ts: datetime) -> str:
         return _fmt(ts if self.inclusive else ts - _SECOND)
@@ -168,6 +216,9 @@ class SeekPlan:
             params["updated_after"] = (
                 self._after(self.ts) if self.mode == "skip" else self._at_least(self.ts)
             )
+        self._upper = self._window_end()
+        if self._upper is not None:
+            params["updated_before"] = _fmt(self._upper)
         return params
 
     # ------------------------------------------------------------------- feed
@@ -183,6 +234,7 @@ class SeekPlan:
             True
         """
         self.requests += 1
+        self._shrinks = 0
         parsed = [(str(rid), parse_timestamp(ts)) for rid, ts in rows]
         if self.mode == "tie":
             return self._feed_tie(parsed, meta)
@@ -214,8 +266,19 @@ class SeekPlan:
             if floor is None or not (ts < floor or (ts == floor and rid in self.ids))
         ]
         if len(rows) < self.per_page:
-            self.mode = "done"
-            return self._emit(kept)
+            out = self._emit(kept)
+            upper = self._upper
+            if upper is None:
+                self.mode = "done"
+                return out
+            # The window is read completely: every row before its end has come out. Move the
+            # cursor there and try a wider window next.
+            if self.ts is None or self.ts < upper:
+                self.ts, self.ids = upper, set()
+            assert self.window is not None
+            self.window *= 2
+            self.mode = "seek"
+            return out
         newest = max(ts for _, ts in rows)
         if floor is None or newest > floor:
             self._stalled = 0

@@ -33,7 +33,7 @@ from erpsa_kantata.resources import ResourceSpec, parse_envelope, parse_error, s
 from erpsa_sdk.auth import StaticBearerAuth
 from erpsa_sdk.clock import Clock
 from erpsa_sdk.connector import Deletion
-from erpsa_sdk.errors import NotFoundError
+from erpsa_sdk.errors import NotFoundError, ServerError, Timeout
 from erpsa_sdk.http import (
     ApiClient,
     AsyncApiClient,
@@ -116,7 +116,14 @@ class KantataPager(_PagerBase[T]):
         """One page of items per request (pages whose rows were all seen before are skipped)."""
         plan = self._plan
         while (params := plan.next_params()) is not None:
-            items = self._step(plan, self._fetch(params))
+            try:
+                body = self._fetch(params)
+            except (ServerError, Timeout) as exc:
+                # The 3-minute server timeout: ask for a narrower updated_at range.
+                if not (_timed_out(exc) and plan.shrink()):
+                    raise
+                continue
+            items = self._step(plan, body)
             self.pages_read += 1
             after = plan.cursor
             if items:
@@ -127,7 +134,14 @@ class KantataPager(_PagerBase[T]):
     def __iter__(self) -> Iterator[T]:
         plan = self._plan
         while (params := plan.next_params()) is not None:
-            items = self._step(plan, self._fetch(params))
+            try:
+                body = self._fetch(params)
+            except (ServerError, Timeout) as exc:
+                # The 3-minute server timeout: ask for a narrower updated_at range.
+                if not (_timed_out(exc) and plan.shrink()):
+                    raise
+                continue
+            items = self._step(plan, body)
             self.pages_read += 1
             yield from items
             self._cursor = plan.cursor
@@ -152,6 +166,11 @@ class KantataPager(_PagerBase[T]):
                 "to_pandas() needs the 'pandas' extra: pip install erpsa-sdk[pandas]"
             ) from exc
         return pd.DataFrame([_flat(item) for item in self])
+
+
+def _timed_out(exc: Exception) -> bool:
+    # A gateway timeout or no answer in time: the query was too heavy (Kantata stops at 3 min).
+    return isinstance(exc, Timeout) or getattr(exc, "status", None) == 504
 
 
 def _page(number: int, items: list[Any], cursor: dict[str, Any] | None) -> Page[Any]:
@@ -205,7 +224,14 @@ class AsyncKantataPager(_PagerBase[T]):
         """One page of items per request."""
         plan = self._plan
         while (params := plan.next_params()) is not None:
-            items = self._step(plan, await self._fetch(params))
+            try:
+                body = await self._fetch(params)
+            except (ServerError, Timeout) as exc:
+                # The 3-minute server timeout: ask for a narrower updated_at range.
+                if not (_timed_out(exc) and plan.shrink()):
+                    raise
+                continue
+            items = self._step(plan, body)
             self.pages_read += 1
             after = plan.cursor
             if items:
@@ -216,7 +242,14 @@ class AsyncKantataPager(_PagerBase[T]):
     async def __aiter__(self) -> AsyncIterator[T]:
         plan = self._plan
         while (params := plan.next_params()) is not None:
-            items = self._step(plan, await self._fetch(params))
+            try:
+                body = await self._fetch(params)
+            except (ServerError, Timeout) as exc:
+                # The 3-minute server timeout: ask for a narrower updated_at range.
+                if not (_timed_out(exc) and plan.shrink()):
+                    raise
+                continue
+            items = self._step(plan, body)
             self.pages_read += 1
             for item in items:
                 yield item
@@ -234,8 +267,10 @@ class _Shared:
         self.inclusive = inclusive
         self.context = context
 
-    def plan(self, since: Mapping[str, Any] | None) -> SeekPlan:
-        return SeekPlan(since, per_page=self.per_page, inclusive=self.inclusive)
+    def plan(self, since: Mapping[str, Any] | None, now: datetime) -> SeekPlan:
+        plan = SeekPlan(since, per_page=self.per_page, inclusive=self.inclusive)
+        plan.horizon = now
+        return plan
 
     def model_step(
         self, spec: ResourceSpec, include: Sequence[str], filters: Mapping[str, Any], related: bool
@@ -432,7 +467,7 @@ class Kantata:
         params, step = self._shared.model_step(spec, include, filters, related=False)
         return KantataPager(
             f"{spec.collection}",
-            self._shared.plan(since),
+            self._shared.plan(since, self.http.clock.now()),
             lambda base: self._json(spec.collection, params(base)),
             step,
         )
@@ -463,7 +498,7 @@ class Kantata:
         params, step = self._shared.model_step(spec, include, filters, related=True)
         return KantataPager(
             f"{spec.collection} include={','.join(include)}",
-            self._shared.plan(since),
+            self._shared.plan(since, self.http.clock.now()),
             lambda base: self._json(spec.collection, params(base)),
             step,
         )
@@ -490,7 +525,7 @@ class Kantata:
         params, step = self._shared.deletion_step(spec, since, self.http.clock.now())
         return KantataPager(
             "subscribed_events",
-            self._shared.plan(since),
+            self._shared.plan(since, self.http.clock.now()),
             lambda base: self._json("subscribed_events", params(base)),
             step,
         )
@@ -699,7 +734,7 @@ class AsyncKantata:
         params, step = self._shared.model_step(spec, include, filters, related=False)
         return AsyncKantataPager(
             spec.collection,
-            self._shared.plan(since),
+            self._shared.plan(since, self.http.clock.now()),
             lambda base: self._json(spec.collection, params(base)),
             step,
         )
@@ -717,7 +752,7 @@ class AsyncKantata:
         params, step = self._shared.model_step(spec, include, filters, related=True)
         return AsyncKantataPager(
             f"{spec.collection} include={','.join(include)}",
-            self._shared.plan(since),
+            self._shared.plan(since, self.http.clock.now()),
             lambda base: self._json(spec.collection, params(base)),
             step,
         )
@@ -730,7 +765,7 @@ class AsyncKantata:
         params, step = self._shared.deletion_step(spec, since, self.http.clock.now())
         return AsyncKantataPager(
             "subscribed_events",
-            self._shared.plan(since),
+            self._shared.plan(since, self.http.clock.now()),
             lambda base: self._json("subscribed_events", params(base)),
             step,
         )

@@ -50,8 +50,9 @@ class SimulatorConfig:
         rate_limit / extra_rate_limit: budgets for ordinary endpoints and for the eight
             operations with their own extra limits; ``None`` disables them.
         event_retention: how long subscribed events are kept (9 days, §1.10).
-        scan_limit: rows one list request may scan before the simulated 3-minute server timeout
-            answers 504 (``None``: no timeout); date filters reduce the scan.
+        scan_limit: the largest result set (before paging) a list request may sort before the
+            simulated 3-minute server timeout answers 504 (``None``: no timeout); narrower
+            filters (``updated_after`` / ``updated_before``, dates) keep below it.
         redirect_uris: the OAuth app's registered redirect URIs (they must match exactly).
         code_ttl: seconds an authorization code stays valid ("short-lived"; number unverified).
 

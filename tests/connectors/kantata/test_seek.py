@@ -225,3 +225,40 @@ def test_cursor_from_an_unknown_server_detects_an_inclusive_bound() -> None:
     assert plan.feed([("0", behind), ("00", behind)], {"count": 9}) == []
     assert plan.inclusive is True
     assert plan.next_params()["updated_after"] == "2026-01-05T09:00:00+00:00"  # type: ignore[index]
+
+
+class Timeouts(httpx2.BaseTransport):
+    """Counts the simulated 3-minute timeouts (504) on the way to the client."""
+
+    def __init__(self, sim: KantataSimulator) -> None:
+        self.sim = sim
+        self.timeouts = 0
+
+    def handle_request(self, request: httpx2.Request) -> httpx2.Response:
+        response = self.sim(request)
+        self.timeouts += response.status_code == 504
+        return response
+
+
+def test_server_timeouts_split_the_updated_at_range() -> None:
+    sim = make_sim(seed=4, scan_limit=300)
+    ws = next(w["id"] for w in sim.records("workspaces").values() if not w["archived"])
+    for i in range(1500):
+        if i % 10 == 0:
+            sim.clock.advance(6 * 3600)  # type: ignore[attr-defined]
+        sim.create("time_entries", workspace_id=ws, date_performed="2026-01-05", time_in_minutes=30)
+    counting = Timeouts(sim)
+    kantata = client(sim, transport=counting)
+    pager = kantata.read(TimeEntry)
+    got = [e.key for e in pager]
+    assert counting.timeouts > 0  # the unbounded query timed out ...
+    assert sorted(got, key=int) == sorted(sim.records("time_entries"), key=int)  # ... yet all
+    assert len(got) == len(set(got))
+    assert pager.cursor is not None
+    assert "window" in pager.cursor
+    # The next incremental run resumes with the learned window and sees only what changed.
+    changed = sorted(sim.records("time_entries"), key=int)[:3]
+    for rid in changed:
+        sim.update("time_entries", rid, notes="after the read")
+    again = [e.key for e in kantata.read(TimeEntry, since=pager.cursor)]
+    assert sorted(again, key=int) == changed
