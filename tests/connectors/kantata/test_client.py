@@ -184,3 +184,48 @@ def test_pager_repr_and_pandas() -> None:
     assert sorted(df["amount_currency"]) == ["EUR", "JPY", "USD"]
     assert "expenses" in repr(pager)
     assert "cursor=" in repr(pager)
+
+
+def test_async_writes_look_up_before_a_retried_create() -> None:
+    from erpsa_sdk.models import EntityKey
+
+    sim = make_sim()
+    ek = EntityKey(
+        namespace="acme-prod", system="crm", tenant="t", source_id="9", object_type="customer"
+    )
+    posts = 0
+
+    def lose_first_post(request: httpx2.Request) -> httpx2.Response:
+        nonlocal posts
+        response = sim(request)
+        if request.method == "POST":
+            posts += 1
+            if posts == 1:
+                raise httpx2.ReadTimeout("lost after commit", request=request)
+        return response
+
+    async def main() -> tuple[str, str, bool, bool]:
+        async with AsyncKantata(
+            token=sim.token,
+            transport=httpx2.MockTransport(lose_first_post),
+            clock=sim.clock,
+            retry=RetryPolicy(initial_delay=0.0, max_delay=0.0),
+        ) as k:
+            created = await k.create(Customer, {"name": "Initech"}, entity_key=ek)
+            found = await k.find(Customer, ek)
+            assert found is not None
+            updated = await k.update(
+                "workspace_groups", found["id"], {"name": "Initech AG"}, singular="workspace_group"
+            )
+            return (
+                created["id"],
+                updated["name"],
+                await k.delete("workspace_groups", found["id"]),
+                await k.delete("workspace_groups", found["id"]),
+            )
+
+    created_id, name, first, second = asyncio.run(main())
+    assert posts == 1  # the retry looked the record up and found the committed create
+    assert name == "Initech AG"
+    assert (first, second) == (True, False)
+    assert created_id not in sim.records("workspace_groups")
