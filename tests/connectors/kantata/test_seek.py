@@ -161,18 +161,20 @@ def test_the_tie_second_is_walked_with_bounds() -> None:
     assert pager.requests >= 3
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=80, deadline=None)
 @given(
     seconds=st.lists(st.integers(min_value=0, max_value=6), min_size=1, max_size=60),
     per_page=st.integers(min_value=1, max_value=7),
     inclusive=st.booleans(),
     edits=st.lists(st.integers(min_value=0, max_value=59), max_size=10),
+    kill_at=st.integers(min_value=0, max_value=40),
 )
 def test_seek_plan_property(
-    seconds: list[int], per_page: int, inclusive: bool, edits: list[int]
+    seconds: list[int], per_page: int, inclusive: bool, edits: list[int], kill_at: int
 ) -> None:
-    """Any timestamps, any page size, edits between requests: every row that existed throughout
-    is emitted, no (id, version) twice, the last version emitted is current."""
+    """Any timestamps, any page size, edits between requests, a crash at any page: every row
+    that existed throughout is emitted, no (id, version) twice, the last version emitted is
+    current."""
     sim = make_sim(seed=len(seconds), updated_after_inclusive=inclusive)
     ws = next(w["id"] for w in sim.records("workspaces").values() if not w["archived"])
     for rid in list(sim.records("time_entries")):
@@ -196,6 +198,11 @@ def test_seek_plan_property(
         body = c.get("time_entries", params=params).json()
         rows = [(r["id"], body["time_entries"][r["id"]]["updated_at"]) for r in body["results"]]
         latest.update(rows)
+        if step == kill_at:
+            # The reader dies before handing this page over; a new one starts from its cursor.
+            plan = SeekPlan(json.loads(json.dumps(plan.cursor)), per_page=per_page)
+            step += 1
+            continue
         for rid in plan.feed(rows, body["meta"]):
             seen.append((rid, latest[rid]))
         if step < len(edits):
