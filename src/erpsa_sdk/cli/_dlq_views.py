@@ -46,6 +46,13 @@ def filter_letters(
 
     ``reason`` matches a reason code or its prefix (``validation_failed`` matches
     ``validation_failed:period_closed``).
+
+    Examples:
+        >>> from types import SimpleNamespace as NS
+        >>> letters = [NS(reason="validation_failed:period_closed", payload={}, entity_key="a"),
+        ...            NS(reason="unmapped_value:category", payload={}, entity_key="b")]
+        >>> [x.entity_key for x in filter_letters(letters, reason="validation_failed")]
+        ['a']
     """
     out = []
     for letter in letters:

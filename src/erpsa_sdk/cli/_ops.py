@@ -30,7 +30,15 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of tab
 
 
 def open_runners(config_path: Path, names: list[str] | None) -> tuple[Any, Any, list[Any]]:
-    """(configuration, state store, one runner per pipeline) or exit 2 with the refusal."""
+    """(configuration, state store, one runner per pipeline) or exit 2 with the refusal.
+
+    Examples:
+        >>> try:
+        ...     open_runners(Path("/nonexistent.toml"), None)
+        ... except typer.Exit as exc:
+        ...     exc.exit_code
+        2
+    """
     from erpsa_sdk.errors import ConfigurationError
     from erpsa_sdk.mapping import build_runner, open_store
 

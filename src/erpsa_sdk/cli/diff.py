@@ -87,7 +87,15 @@ def diff_command(
     ] = False,
     as_json: JsonOpt = False,
 ) -> None:
-    """Compare what two pipelines' targets hold, record by record (source EntityKey)."""
+    """Compare what two pipelines' targets hold, record by record (source EntityKey).
+
+    Examples:
+        >>> from typer.testing import CliRunner
+        >>> from erpsa_sdk.cli import app
+        >>> refused = CliRunner().invoke(app, ["diff", "/nonexistent.toml", "a", "b"])
+        >>> refused.exit_code
+        2
+    """
     from erpsa_sdk.sync.dryrun import diff, snapshot
 
     if (b is None) == (not dry_run):

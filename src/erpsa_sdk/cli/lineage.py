@@ -32,7 +32,15 @@ def lineage_command(
     pipeline: PipelinesOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Show a record's lineage: source → canonical → each target posting, with outcomes."""
+    """Show a record's lineage: source → canonical → each target posting, with outcomes.
+
+    Examples:
+        >>> from typer.testing import CliRunner
+        >>> from erpsa_sdk.cli import app
+        >>> refused = CliRunner().invoke(app, ["lineage", "/nonexistent.toml", "time_entry:1"])
+        >>> refused.exit_code
+        2
+    """
     from rich.console import Console
 
     from erpsa_sdk.sync.lineage import LineageStep, resolve_key, trace

@@ -75,7 +75,15 @@ def reconcile_command(
     ] = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Compare source and target of each pipeline; name every record behind a mismatch."""
+    """Compare source and target of each pipeline; name every record behind a mismatch.
+
+    Examples:
+        >>> from typer.testing import CliRunner
+        >>> from erpsa_sdk.cli import app
+        >>> refused = CliRunner().invoke(app, ["reconcile", "/nonexistent.toml"])  # nothing runs
+        >>> refused.exit_code
+        2
+    """
     from rich.console import Console
     from rich.table import Table
 

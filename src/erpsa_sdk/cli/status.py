@@ -77,7 +77,15 @@ def pipeline_status(store: Any, name: str) -> dict[str, Any]:
 def status_command(
     config_path: ConfigArg, pipeline: PipelinesOpt = None, as_json: JsonOpt = False
 ) -> None:
-    """Summarise each pipeline: last run, synced, parked, dead letters by role, reconciliation."""
+    """Summarise each pipeline: last run, synced, parked, dead letters by role, reconciliation.
+
+    Examples:
+        >>> from typer.testing import CliRunner
+        >>> from erpsa_sdk.cli import app
+        >>> refused = CliRunner().invoke(app, ["status", "/nonexistent.toml"])  # nothing runs
+        >>> refused.exit_code
+        2
+    """
     from erpsa_sdk.errors import ConfigurationError
     from erpsa_sdk.mapping import open_store
 

@@ -1,5 +1,10 @@
 """The demo scenario: a firm in Kantata, synced to NetSuite (current ERP) and Dynamics 365
-(target ERP, dual run) under faults, with planted bad records, a mid-run edit and deletions."""
+(target ERP, dual run) under faults, with planted bad records, a mid-run edit and deletions.
+
+Examples:
+    >>> sorted(t.__name__ for t in TYPES)
+    ['Customer', 'Expense', 'Project', 'Resource', 'TimeEntry']
+"""
 
 from __future__ import annotations
 
@@ -71,7 +76,12 @@ MASTER_TABLES: dict[str, tuple[str, ...]] = {
 
 @dataclass
 class Planted:
-    """What the demo plants in the PSA, by Kantata record id, with the reason each must get."""
+    """What the demo plants in the PSA (Kantata record ids), and what it does mid-run.
+
+    Examples:
+        >>> Planted(unknown_project="493").unknown_project
+        '493'
+    """
 
     unknown_project: str = ""
     naive_timestamp: str = ""
@@ -87,7 +97,12 @@ class Planted:
 
 @dataclass
 class PipelineRun:
-    """One pipeline of the demo: its simulator, connector, runner and reports."""
+    """One pipeline of the demo: its simulator, connector, runner, reports and reconciliation.
+
+    Examples:
+        >>> PipelineRun.__dataclass_fields__["reports"].default_factory()
+        []
+    """
 
     name: str
     vendor: str
@@ -105,7 +120,12 @@ class PipelineRun:
 
 @dataclass
 class DemoRun:
-    """Everything the demo did, for the checker, the tables and the JSON."""
+    """Everything the demo did, for the checker, the tables and the JSON.
+
+    Examples:
+        >>> "pipelines" in DemoRun.__dataclass_fields__
+        True
+    """
 
     firm: SeededFirm
     clock: SimClock
@@ -145,6 +165,13 @@ class DemoPolicy(MappingPolicy):
     map ``legal_entity`` translates that group to the legal entity, which the crosswalk links
     to the ERP's subsidiary or company. An unmapped customer is an ``unmapped_value`` dead
     letter, never a default.
+
+    Examples:
+        >>> from erpsa_sdk.models import Project
+        >>> policy = DemoPolicy(ValueMap("legal_entity", {"7": "LE-UK"}))
+        >>> p = Project(key="1", name="Rollout", currency="GBP", customer_key="7")
+        >>> policy.transform(p).legal_entity_key
+        'LE-UK'
     """
 
     def __init__(self, legal_entity: ValueMap, **kwargs: Any) -> None:
@@ -152,6 +179,7 @@ class DemoPolicy(MappingPolicy):
         self.legal_entity = legal_entity
 
     def transform(self, obj: BaseModel) -> BaseModel:
+        """Apply the value maps, then derive a project's legal entity from its customer."""
         obj = super().transform(obj)
         if isinstance(obj, Project) and obj.legal_entity_key is None and obj.customer_key:
             value = self.legal_entity.translate(
@@ -165,13 +193,23 @@ _RETRY_LINE = re.compile(r"^[A-Z]+ (\S+) attempt \d+: .* -> retry$")
 
 
 class RetryCounter(logging.Handler):
-    """Counts the transport's retry decisions per host (it logs each one at debug level)."""
+    """Counts the transport's retry decisions per host (it logs each one at debug level).
+
+    Examples:
+        >>> counter = RetryCounter()
+        >>> log = logging.LogRecord("erpsa_sdk.http", logging.DEBUG, "", 0,
+        ...     "PUT https://1.suitetalk.api.netsuite.com/x attempt 1: 429 -> retry", None, None)
+        >>> counter.emit(log)
+        >>> counter.for_vendor("netsuite")
+        1
+    """
 
     def __init__(self) -> None:
         super().__init__(logging.DEBUG)
         self.by_host: Counter[str] = Counter()
 
     def emit(self, record: logging.LogRecord) -> None:
+        """Count the record when it is a retry decision."""
         # The message is formatted (and redacted) before handlers see it.
         found = _RETRY_LINE.match(record.getMessage())
         if found:
@@ -238,6 +276,18 @@ def run_scenario(
         workdir: where the state store's SQLite file goes (default: a new temporary folder).
         on_event: ``(kind, data)`` at each phase (``seeded``, ``mid_run``, ``run_done``, ...).
         on_progress: every committed batch of every run, with the pipeline it belongs to.
+
+    Examples:
+        One week of the firm (the demo runs six), checked and drilled:
+
+        >>> from erpsa_sdk.demo import run_drills, summarize
+        >>> demo = run_scenario(weeks=1)
+        >>> summary = summarize(demo)
+        >>> summary["missing_at_target"], summary["reconciliation"]["mismatches"]
+        (0, 0)
+        >>> sorted(run_drills(demo)["kinds"])
+        ['amount_differs', 'deleted_at_source', 'missing_at_target']
+        >>> demo.store.close()
     """
     started = time.monotonic()
     emit = on_event or (lambda kind, data: None)
@@ -444,15 +494,33 @@ def _run_all(runs: list[PipelineRun], clock: SimClock, emit: Callable[[str, Any]
 
 def run_drills(demo: DemoRun) -> dict[str, Any]:
     """After the main check: tamper with the current ERP behind the runner's back, and delete a
-    source record after the Kantata event feed expired; reconciliation must name all three."""
+    source record after the Kantata event feed expired; reconciliation must name all three.
+
+    Run it after :func:`~erpsa_sdk.demo.summarize` (it changes the simulators); see the
+    example of :func:`run_scenario`.
+
+    Examples:
+        Without a pipeline (every ERP connector missing) there is nothing to drill:
+
+        >>> empty = DemoRun.__new__(DemoRun)
+        >>> empty.pipelines = []
+        >>> run_drills(empty)
+        {}
+    """
     if not demo.pipelines:
         return {}
     run = demo.pipelines[0]
     sim = run.sim
     firm = demo.firm
-    entries = [e for e in firm.time_entries if e.approved]
-    victim = demo.kantata_ids["TimeEntry"][str(entries[5].index)]
-    exp = demo.kantata_ids["Expense"][str(firm.expenses[3].index)]
+    planted = demo.planted
+    touched = {planted.edited, planted.deleted_unposted, planted.deleted_posted}
+    ids = demo.kantata_ids["TimeEntry"]
+    # Untouched entries: an approved one is tampered with at the ERP; an open one (Kantata
+    # refuses to delete approved time) is deleted at the source after the feed expired.
+    untouched = [e for e in firm.time_entries if ids[str(e.index)] not in touched]
+    victim = ids[str(untouched[0].index)]
+    late = ids[str(next(e for e in reversed(untouched) if not e.approved).index)]
+    exp = demo.kantata_ids["Expense"][str(firm.expenses[0].index)]
     ek_entry = demo.entity_key("time_entry", victim)
     ek_exp = demo.entity_key("expense", exp)
     t_table, _ = sim.entity_key_fields["TimeEntry"]
@@ -466,8 +534,6 @@ def run_drills(demo: DemoRun) -> dict[str, Any]:
         sim.admin.update(e_table, row["id"], {amount_field: Decimal("999.99")})
         found["amount_changed_at_target"] = str(row["id"])
     # A source deletion whose event the runner never read: the feed keeps 9 days.
-    unapproved = [e for e in firm.time_entries if not e.approved]
-    late = demo.kantata_ids["TimeEntry"][str(unapproved[7].index)]
     demo.kantata.set_faults(None)
     demo.kantata.delete("time_entries", late)
     demo.clock.advance(10 * 86400)

@@ -1,4 +1,9 @@
-"""The demo's JSON summary: the independent checker's numbers, next to what the runner did."""
+"""The demo's JSON summary: the independent checker's numbers, next to what the runner did.
+
+Examples:
+    >>> _HOST_WORDS["dynamics365"]
+    'dynamics'
+"""
 
 from __future__ import annotations
 
@@ -157,7 +162,19 @@ def summarize(demo: DemoRun) -> dict[str, Any]:
     ``skipped_unsupported``, ``dead_letters`` (source id, reason, owner); overall
     ``reconciliation`` (integer ``mismatches``), ``missing_at_target``,
     ``duplicates_at_target`` and ``unexpected_at_target``, computed by the checker from the
-    firm and the simulators' stored rows.
+    firm and the simulators' stored rows. The example of
+    :func:`~erpsa_sdk.demo.run_scenario` runs it on one week of the firm.
+
+    Examples:
+        >>> empty = DemoRun.__new__(DemoRun)
+        >>> from erpsa_sdk.testing.seed import generate_firm
+        >>> from erpsa_sdk.demo import Planted
+        >>> empty.pipelines, empty.firm, empty.planted = [], generate_firm(weeks=1), Planted()
+        >>> empty.missing_connectors = ["netsuite", "dynamics365"]
+        >>> empty.not_reconciled, empty.retries, empty.seconds = {}, None, 0.0
+        >>> out = summarize(empty)
+        >>> out["skipped_connectors"], out["missing_at_target"], out["pipelines"]
+        (['netsuite', 'dynamics365'], 0, {})
     """
     pipelines: dict[str, Any] = {}
     missing = duplicates = unexpected = values_differ = mismatches = 0
