@@ -554,7 +554,8 @@ class Kantata:
             return dict(min(records, key=lambda r: int(r["id"])))
         ref = min(records, key=lambda r: int(r["id"]))
         try:
-            return self.get(spec.collection, str(ref["subject_id"]))
+            # With the read's side-loads, so list foreign keys (workspace_group_ids) compare.
+            return self.get(spec.collection, str(ref["subject_id"]), include=spec.includes)
         except NotFoundError:
             return None
 
@@ -782,7 +783,7 @@ class AsyncKantata:
             return dict(min(records, key=lambda r: int(r["id"])))
         ref = min(records, key=lambda r: int(r["id"]))
         try:
-            return await self.get(spec.collection, str(ref["subject_id"]))
+            return await self.get(spec.collection, str(ref["subject_id"]), include=spec.includes)
         except NotFoundError:
             return None
 

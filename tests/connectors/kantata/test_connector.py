@@ -216,6 +216,7 @@ def test_demo_types_write_and_read_back() -> None:
         source_refs=src,
     )
     p = write(conn, project, "1", {"customer_key": c.ref})
+    assert write(conn, project, "1", {"customer_key": c.ref}).outcome == "unchanged"
     task = ProjectTask(
         key="t", project_key="p", name="Cutover", estimated_minutes=600, source_refs=src
     )
