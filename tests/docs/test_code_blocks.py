@@ -28,6 +28,7 @@ def test_python_blocks_run(page: Path, tmp_path: Path, monkeypatch: pytest.Monke
     namespace: dict[str, object] = {"__name__": f"docs_{page.stem}"}
     for index, block in enumerate(_blocks(page)):
         try:
-            exec(compile(block, f"{page.name}[block {index}]", "exec"), namespace)  # noqa: S102
+            code = compile(block, f"{page.name}[block {index}]", "exec", dont_inherit=True)
+            exec(code, namespace)  # noqa: S102
         except Exception as exc:  # pragma: no cover - reported with the block's place
             pytest.fail(f"{page.relative_to(ROOT)} block {index} failed: {exc!r}\n{block}")

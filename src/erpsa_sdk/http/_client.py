@@ -667,7 +667,7 @@ class AsyncApiClient:
                 raise error
             return response
         finally:
-            cfg.governor.release(permit, throttled=throttled, retry_after=hint)
+            await cfg.governor.arelease(permit, throttled=throttled, retry_after=hint)
 
     async def aclose(self) -> None:
         """Close the connection pool."""

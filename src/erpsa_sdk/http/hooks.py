@@ -22,10 +22,10 @@ class GovernorHook(Protocol):
     """Admits each attempt and hears how it ended.
 
     ``acquire`` blocks (on the governor's clock) until the attempt may be sent, or, with
-    ``wait=False``, raises ``RateLimited(retry_at=...)`` at once. ``release`` is called exactly
-    once per acquired permit, with ``throttled=True`` when the connector classified the answer
-    as a throttle signal (a 429, a vendor throttle code), and the vendor's ``Retry-After`` when
-    it sent one.
+    ``wait=False``, raises ``RateLimited(retry_at=...)`` at once. ``release`` (``arelease``
+    from the async client) is called exactly once per acquired permit, with ``throttled=True``
+    when the connector classified the answer as a throttle signal (a 429, a vendor throttle
+    code), and the vendor's ``Retry-After`` when it sent one.
 
     Example:
         >>> isinstance(NoGovernor(), GovernorHook)
@@ -44,6 +44,10 @@ class GovernorHook(Protocol):
         """Return the permit and report whether the attempt was throttled."""
         ...
 
+    async def arelease(self, permit: Any, *, throttled: bool, retry_after: float | None) -> None:
+        """Async twin of :meth:`release`; a shared backend's call must not block the loop."""
+        ...
+
 
 class NoGovernor:
     """A governor that admits everything at once (the default when none is configured).
@@ -60,4 +64,7 @@ class NoGovernor:
         return None
 
     def release(self, permit: Any, *, throttled: bool, retry_after: float | None) -> None:
+        return None
+
+    async def arelease(self, permit: Any, *, throttled: bool, retry_after: float | None) -> None:
         return None

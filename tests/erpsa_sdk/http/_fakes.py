@@ -58,3 +58,6 @@ class CountingGovernor:
 
     def release(self, permit: Any, *, throttled: bool, retry_after: float | None) -> None:
         self.released.append((throttled, retry_after))
+
+    async def arelease(self, permit: Any, *, throttled: bool, retry_after: float | None) -> None:
+        self.release(permit, throttled=throttled, retry_after=retry_after)

@@ -519,3 +519,29 @@ def test_shells_hold_no_decisions() -> None:
         assert decision in names
     assert "asyncio" not in names
     assert "threading" not in names
+
+
+class _AsyncOnlyGovernor(CountingGovernor):
+    """Fails if the async client used the blocking ``release``."""
+
+    def release(self, permit: Any, *, throttled: bool, retry_after: float | None) -> None:
+        raise AssertionError("the async client must call arelease, not release")
+
+    async def arelease(self, permit: Any, *, throttled: bool, retry_after: float | None) -> None:
+        self.released.append((throttled, retry_after))
+
+
+def test_async_client_returns_permits_with_arelease() -> None:
+    governor = _AsyncOnlyGovernor()
+
+    async def run() -> int:
+        transport = httpx2.MockTransport(lambda request: httpx2.Response(200, json={"ok": True}))
+        async with AsyncApiClient(
+            base_url="https://api.example.test", transport=transport, governor=governor
+        ) as client:
+            response = await client.request("GET", "/things")
+            return response.status_code
+
+    assert asyncio.run(run()) == 200
+    assert governor.acquired == 1
+    assert governor.released == [(False, None)]
