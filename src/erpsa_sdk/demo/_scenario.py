@@ -65,6 +65,8 @@ EXTRA_TYPES: dict[str, tuple[type[BaseModel], ...]] = {"dynamics365": (ProjectTa
 ERP_FAULTS = "rate_limit=0.03,server_error=0.02,commit_then_drop=0.03"
 PSA_FAULTS = "rate_limit=0.02,server_error=0.02;methods=GET"
 CLOSED_PERIOD = "2026-08"
+#: The planted closed-period expense, in cents.
+CLOSED_PERIOD_AMOUNT = 18_250
 #: Runs after the first, at most, until a run reads nothing new and nothing waits.
 MAX_EXTRA_RUNS = 6
 #: The ERP's own master data: the demo writes none of it (the checker counts these tables).
@@ -330,7 +332,7 @@ def run_scenario(
         user_id=person,
         date=closed_day.isoformat(),
         category="Travel",
-        amount_in_cents=18_250,
+        amount_in_cents=CLOSED_PERIOD_AMOUNT,
         notes="Expense in a closed period",
     )
     planted.closed_period_expense = str(rec["id"])

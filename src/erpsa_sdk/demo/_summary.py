@@ -8,10 +8,12 @@ Examples:
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 from datetime import date
+from decimal import Decimal
 from typing import Any
 
-from erpsa_sdk.demo._scenario import NAMESPACE, DemoRun, PipelineRun
+from erpsa_sdk.demo._scenario import CLOSED_PERIOD_AMOUNT, NAMESPACE, DemoRun, PipelineRun
 from erpsa_sdk.demo.checker import Expectation, TypeCount, check_target, rows_for
 from erpsa_sdk.models import EntityKey
 from erpsa_sdk.sync.dryrun import diff, snapshot
@@ -20,6 +22,7 @@ from erpsa_sdk.sync.lineage import trace
 __all__ = ["summarize"]
 
 _CHECKED = ("Customer", "Project", "ProjectTask", "TimeEntry", "Expense")
+_CENT = Decimal("0.01")
 #: A word in each vendor's API host name (the transport logs retries by URL).
 _HOST_WORDS = {"netsuite": "netsuite", "dynamics365": "dynamics", "kantata": "mavenlink"}
 
@@ -72,6 +75,35 @@ def _expectation(demo: DemoRun, run: PipelineRun) -> Expectation:
     return exp
 
 
+def _minutes_are(expected: int) -> Callable[[dict[str, Any]], bool]:
+    def check(data: dict[str, Any]) -> bool:
+        # Both ERP simulators store exact minutes (NetSuite shows hours as H:MM on its API).
+        value = data.get("msdyn_duration", data.get("hours"))
+        return value is not None and int(value) == expected
+
+    return check
+
+
+def _amount_is(minor: int) -> Callable[[dict[str, Any]], bool]:
+    def check(data: dict[str, Any]) -> bool:
+        value = data.get("total", data.get("msdyn_amount"))
+        return value is not None and Decimal(str(value)).quantize(_CENT) == Decimal(minor) / 100
+
+    return check
+
+
+def _values(demo: DemoRun) -> dict[str, dict[str, Callable[[dict[str, Any]], bool]]]:
+    """Per stored row, the value the firm says it must hold (minutes, amounts)."""
+    ids, planted = demo.kantata_ids, demo.planted
+    minutes = {ids["TimeEntry"][str(e.index)]: _minutes_are(e.minutes)
+               for e in demo.firm.time_entries}  # fmt: skip
+    minutes[planted.edited] = _minutes_are(planted.edited_minutes)
+    amounts = {ids["Expense"][str(x.index)]: _amount_is(x.amount_minor)
+               for x in demo.firm.expenses}  # fmt: skip
+    amounts[planted.closed_period_expense] = _amount_is(CLOSED_PERIOD_AMOUNT)
+    return {"TimeEntry": minutes, "Expense": amounts}
+
+
 def _letters(demo: DemoRun, run: PipelineRun) -> list[dict[str, str]]:
     out = []
     for letter in demo.store.dead_letters(run.name, limit=100_000):
@@ -93,14 +125,8 @@ def _pipeline(demo: DemoRun, run: PipelineRun) -> tuple[dict[str, Any], Any]:
     }  # fmt: skip
     every["Expense"] |= {planted.closed_period_expense}
 
-    def minutes_ok(data: dict[str, Any]) -> bool:
-        # Both ERP simulators store exact minutes (NetSuite shows hours as H:MM on its API).
-        value = data.get("msdyn_duration", data.get("hours"))
-        return value is not None and int(value) == planted.edited_minutes
-
     check = check_target(
-        run.sim, run.name, exp, every_source_id=every,
-        values={"TimeEntry": {planted.edited: minutes_ok}},
+        run.sim, run.name, exp, every_source_id=every, values=_values(demo)
     )  # fmt: skip
     letters = _letters(demo, run)
     totals: Counter[str] = Counter()

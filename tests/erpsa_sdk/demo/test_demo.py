@@ -119,3 +119,26 @@ def test_lineage_of_the_edited_entry_shows_both_versions_at_both_erps(
         assert len(steps) == 2
         assert steps[0]["version"] < steps[1]["version"]
         assert steps[0]["target_id"] == steps[1]["target_id"]
+
+
+def test_negative_control_the_checker_sees_what_the_erps_hold() -> None:
+    from erpsa_sdk.demo.checker import rows_for
+
+    run = run_scenario(seed=3, weeks=1)
+    try:
+        ns = run.pipelines[0].sim
+        ids = run.kantata_ids["TimeEntry"]
+        one, two, three = (ids[str(e.index)] for e in run.firm.time_entries[10:13])
+        rows = [
+            rows_for(ns, "TimeEntry", run.entity_key("time_entry", i))[0] for i in (one, two, three)
+        ]
+        ns.admin.update("timebill", rows[0]["id"], {"hours": 1})  # a changed value
+        ns.admin.delete("timebill", rows[1]["id"])  # a missing row
+        copy = {k: v for k, v in rows[2]["data"].items() if k != "id"}
+        ns.admin.insert("timebill", copy)  # a duplicate
+        summary = summarize(run)
+    finally:
+        run.store.close()
+    assert summary["values_differ_at_target"] == 1
+    assert summary["missing_at_target"] == 1
+    assert summary["duplicates_at_target"] == 1
