@@ -1,5 +1,5 @@
-"""``erpsa status CONFIG``: per pipeline, the last run, records synced, parked, dead letters by
-role and the reconciliation state.
+"""``erpsa status CONFIG``: per pipeline, the last run, records synced, parked (waiting for a
+reference), open dead letters by role and the reconciliation state.
 
 Examples:
     >>> from typer.testing import CliRunner
@@ -25,7 +25,7 @@ __all__ = ["pipeline_status", "status_command"]
 _SYNCED = ("created", "updated", "upserted", "unchanged", "deleted", "reversed", "linked")
 
 
-def pipeline_status(store: Any, name: str) -> dict[str, Any]:
+def pipeline_status(store: Any, name: str, types: list[str] | None = None) -> dict[str, Any]:
     """What ``erpsa status`` shows for one pipeline, from the state store alone.
 
     Examples:
@@ -46,7 +46,8 @@ def pipeline_status(store: Any, name: str) -> dict[str, Any]:
     except Exception:  # a store without dead-letter states
         by_role = Counter(d.owner for d in store.dead_letters(name, limit=100_000))
     rec = store.runs(f"{name}{HISTORY_SUFFIX}", limit=1)
-    waiting = getattr(store, "waiting_count", None)
+    # Records waiting for a reference now (they become dead letters after a few runs).
+    waiting = sum(len(store.waiting(name, stream)) for stream in types or ())
     return {
         "pipeline": name,
         "last_run": None
@@ -59,7 +60,7 @@ def pipeline_status(store: Any, name: str) -> dict[str, Any]:
         },
         "records_synced": sum((last.stats or {}).get(k, 0) for k in _SYNCED) if last else 0,
         "read": (last.stats or {}).get("read", 0) if last else 0,
-        "parked": (last.stats or {}).get("waiting", 0) if last else 0,
+        "parked": waiting,
         "dead_letters": dict(sorted(by_role.items())),
         "open_dead_letters": len(open_dead_letters(store, name)),
         "reconciliation": None
@@ -69,7 +70,6 @@ def pipeline_status(store: Any, name: str) -> dict[str, Any]:
             "at": str(rec[0].finished_at or rec[0].started_at),
             "mismatches": (rec[0].stats or {}).get("mismatches", 0),
         },
-        "waiting": waiting(name) if callable(waiting) else None,
     }
 
 
@@ -98,7 +98,7 @@ def status_command(
     except ConfigurationError as exc:
         typer.echo(f"configuration refused:\n{exc.message}", err=True)
         raise typer.Exit(EXIT_CONFIG) from None
-    rows = [pipeline_status(store, n) for n in names]
+    rows = [pipeline_status(store, n, list(config.pipeline(n).types)) for n in names]
     if as_json:
         typer.echo(json.dumps(rows, sort_keys=True))
         return

@@ -43,6 +43,7 @@ def test_status_before_and_after_a_run_with_dead_letters_for_finance(
     assert last["status"] == "completed"
     assert isinstance(after["records_synced"], int)
     assert after["records_synced"] > 0
+    assert after["parked"] == 0  # nothing waits for a reference
     letters = after["dead_letters"]
     assert isinstance(letters, dict)
     assert set(letters) == {"finance"}
