@@ -144,7 +144,7 @@ class ErrorCodes:
 def _lenient_json(content: bytes) -> Any:
     try:
         return json.loads(content)
-    except (json.JSONDecodeError, UnicodeDecodeError):
+    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError):
         return None
 
 

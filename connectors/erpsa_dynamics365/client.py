@@ -208,7 +208,12 @@ class _Core:
     def _reshape(self, type_name: str, raw: Any) -> Any:
         if not isinstance(raw, Mapping):
             return raw
-        return from_row(type_name, raw, self.mapping, tenant=self.tenant)
+        try:
+            return from_row(type_name, raw, self.mapping, tenant=self.tenant)
+        except TypeError as exc:
+            # A value of the wrong JSON type: pydantic turns ValueError (not TypeError) into
+            # a validation error, so the record comes out Rejected instead of ending the read.
+            raise ValueError(str(exc)) from exc
 
     def source_ref_of(self, type_name: str) -> Callable[[Any], SourceRef | None]:
         pk = table_for(type_name).pk
@@ -247,8 +252,11 @@ class _Core:
         return WriteAnswer(status, row_id, created, response.headers.get("ETag"), row)
 
     def set_reference_data(self, currencies: Any, categories: Any) -> None:
-        cur = {str(r["transactioncurrencyid"]): str(r["isocurrencycode"]) for r in currencies}
-        cat = {str(r["msdyn_expensecategoryid"]): str(r["msdyn_name"]) for r in categories}
+        try:
+            cur = {str(r["transactioncurrencyid"]): str(r["isocurrencycode"]) for r in currencies}
+            cat = {str(r["msdyn_expensecategoryid"]): str(r["msdyn_name"]) for r in categories}
+        except (KeyError, TypeError) as exc:
+            raise ResponseFormatError(f"malformed reference data row: missing {exc}") from exc
         self.mapping = replace(self.mapping, currencies=cur, expense_categories=cat)
         self.reference_data_loaded = True
 

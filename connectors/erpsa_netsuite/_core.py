@@ -107,7 +107,7 @@ def _details(body: Any) -> list[dict[str, Any]]:
 def _lenient_json(content: bytes) -> Any:
     try:
         return json.loads(content)
-    except (json.JSONDecodeError, UnicodeDecodeError):
+    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError):
         return None
 
 

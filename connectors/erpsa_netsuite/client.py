@@ -188,7 +188,12 @@ class _Core:
     def _reshape(self, type_name: str, raw: Any) -> Any:
         if not isinstance(raw, Mapping):
             return raw
-        return from_suiteql(type_name, raw, self.mapping)
+        try:
+            return from_suiteql(type_name, raw, self.mapping)
+        except TypeError as exc:
+            # A value of the wrong JSON type: pydantic turns ValueError (not TypeError) into
+            # a validation error, so the record comes out Rejected instead of ending the read.
+            raise ValueError(str(exc)) from exc
 
     def source_ref(self, raw: Any) -> SourceRef | None:
         if isinstance(raw, Mapping) and raw.get("id"):

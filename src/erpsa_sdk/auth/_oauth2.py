@@ -187,7 +187,7 @@ class OAuth2Auth(UnauthorizedPolicy, httpx2.Auth):
         payload: Any = None
         try:
             payload = response.json()
-        except (json.JSONDecodeError, UnicodeDecodeError):
+        except (json.JSONDecodeError, UnicodeDecodeError, RecursionError):
             payload = None
         if response.status_code == 200 and isinstance(payload, dict):
             token = TokenSet.from_response(

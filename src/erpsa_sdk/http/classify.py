@@ -191,7 +191,7 @@ def _generic_message(response: httpx2.Response) -> tuple[str, str | None]:
         return f"{default} (an HTML error page)", None
     try:
         body = json.loads(response.content) if response.content else None
-    except ValueError:
+    except (ValueError, RecursionError):
         return default, None
     if isinstance(body, list) and body and isinstance(body[0], dict):
         body = body[0]
