@@ -90,9 +90,14 @@ _TASK_STATE = {"not started": "open", "started": "in_progress", "completed": "do
 def money_from_cents(value: Any, currency: str, base_unit: Any) -> Money | None:
     """Money from a Kantata ``*_in_cents`` integer and the record's ``currency_base_unit``.
 
+    Without a base unit (a partial record) the currency's own applies (``10 ** minor
+    units``), so a yen amount is never divided by 100.
+
     Examples:
         >>> money_from_cents(12345, "USD", 100), money_from_cents(4800, "JPY", 1)
         (Money('123.45', 'USD'), Money('4800', 'JPY'))
+        >>> money_from_cents(4800, "JPY", None), money_from_cents(12345, "USD", None)
+        (Money('4800', 'JPY'), Money('123.45', 'USD'))
         >>> money_from_cents(None, "USD", 100) is None
         True
     """
@@ -103,6 +108,8 @@ def money_from_cents(value: Any, currency: str, base_unit: Any) -> Money | None:
     cents = Decimal(value)
     if cents != cents.to_integral_value():
         raise ValueError(f"amount in cents must be a whole number, got {value!r}")
+    if base_unit is None or base_unit == "":
+        base_unit = 10 ** minor_units(currency)
     unit = Decimal(int(base_unit))
     if unit <= 0:
         raise ValueError(f"currency_base_unit must be positive, got {base_unit!r}")
@@ -167,7 +174,7 @@ def time_entry_fields(record: Record, *, tenant: str) -> dict[str, Any]:
         ('approved', Money('25.00', 'USD'))
     """
     currency = str(record.get("currency") or "")
-    unit = record.get("currency_base_unit", 100)
+    unit = record.get("currency_base_unit")
     if record.get("is_invoiced"):
         status = "posted"
     elif record.get("approved"):
@@ -202,7 +209,7 @@ def expense_fields(record: Record, *, tenant: str) -> dict[str, Any]:
         Money('4800', 'JPY')
     """
     currency = str(record.get("currency") or "")
-    unit = record.get("currency_base_unit", 100)
+    unit = record.get("currency_base_unit")
     if record.get("is_invoiced"):
         status = "posted"
     elif record.get("active_submission_id"):
@@ -252,7 +259,7 @@ def workspace_fields(
     budget = None
     if record.get("budgeted") and record.get("price_in_cents"):
         budget = money_from_cents(
-            record.get("price_in_cents"), currency, record.get("currency_base_unit", 100)
+            record.get("price_in_cents"), currency, record.get("currency_base_unit")
         )
     return {
         "key": str(record["id"]),
@@ -391,7 +398,7 @@ def invoice_fields(
         (Money('798.67', 'USD'), 'draft')
     """
     currency = str(record.get("currency") or "")
-    unit = record.get("currency_base_unit", 100)
+    unit = record.get("currency_base_unit")
     total = money_from_cents(record.get("balance_in_cents") or 0, currency, unit)
     zero = Money.zero(currency) if total is not None else None
     raw_status = str(record.get("status") or "")

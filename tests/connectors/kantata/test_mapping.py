@@ -33,6 +33,35 @@ def test_jpy_amounts_are_whole_yen_and_usd_cents() -> None:
     assert mapping.money_from_cents(1234, "BHD", 1000) == Money("1.234", "BHD")
 
 
+def test_a_record_without_its_base_unit_uses_the_currencys_own() -> None:
+    # A partial record (``only=``, a side-loaded copy) may lack currency_base_unit: yen must
+    # still be whole yen, never the amount divided by 100.
+    row = {
+        "id": "1",
+        "workspace_id": "3",
+        "user_id": "2",
+        "date_performed": "2026-01-05",
+        "time_in_minutes": 30,
+        "rate_in_cents": 18000,
+        "currency": "JPY",
+    }
+    assert mapping.time_entry_fields(row, tenant="t")["bill_rate"] == Money("18000", "JPY")
+    usd = {**row, "currency": "USD"}
+    assert mapping.time_entry_fields(usd, tenant="t")["bill_rate"] == Money("180.00", "USD")
+    exp = {
+        "id": "9",
+        "workspace_id": "3",
+        "date": "2026-01-05",
+        "category": "Travel",
+        "amount_in_cents": 4800,
+        "currency": "JPY",
+    }
+    assert mapping.expense_fields(exp, tenant="t")["amount"] == Money("4800", "JPY")
+    # No money and no currency: nothing to convert, nothing refused.
+    bare = {k: v for k, v in row.items() if k not in ("rate_in_cents", "currency")}
+    assert mapping.time_entry_fields(bare, tenant="t")["bill_rate"] is None
+
+
 @given(
     cents=st.integers(min_value=-(10**12), max_value=10**12),
     currency=st.sampled_from(["USD", "EUR", "JPY", "KWD"]),
