@@ -10,10 +10,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from erpsa_dynamics365 import AsyncDynamics365, bearer
+from erpsa_dynamics365 import AsyncDynamics365, Dynamics365, bearer
 from erpsa_dynamics365.simulator import DataverseSimulator, SimulatorConfig
 from erpsa_sdk.clock import SimClock
-from erpsa_sdk.errors import ConflictError, NotFoundError, ValidationFailed
+from erpsa_sdk.errors import ConflictError, NotFoundError, SecurityError, ValidationFailed
 from erpsa_sdk.http.odata import ODataQuery
 from erpsa_sdk.models import Customer, Expense, Project, Rejected, Resource, TimeEntry
 from tests.connectors.dynamics365._helpers import make
@@ -54,6 +54,38 @@ def test_a_modified_next_link_is_refused() -> None:
         d365.http.request("GET", link + "&$filter=statecode%20eq%200")
     with pytest.raises(ValidationFailed, match="paging cookie"):
         d365.http.request("GET", link, headers={"Prefer": "odata.maxpagesize=3"})
+
+
+@pytest.mark.parametrize(
+    "evil",
+    ["https://evil.example/api/data/v9.2/accounts?$skiptoken=x", "http://{host}/api/data/v9.2/x"],
+)
+def test_a_next_link_off_the_environment_origin_raises_and_sends_nothing(evil: str) -> None:
+    sim = DataverseSimulator(clock=SimClock(autojump=True))
+    host = httpx2.URL(sim.environment_url).host
+    sent: list[httpx2.Request] = []
+
+    def handler(request: httpx2.Request) -> httpx2.Response:
+        sent.append(request)
+        response = sim(request)
+        body = response.json()
+        if "@odata.nextLink" in body:  # a tampered or hostile server's next link
+            body["@odata.nextLink"] = evil.format(host=host)
+            return httpx2.Response(response.status_code, json=body, headers=response.headers)
+        return response
+
+    d365 = Dynamics365(
+        sim.environment_url,
+        auth=bearer(sim.api_token),
+        transport=httpx2.MockTransport(handler),
+        clock=sim.clock,
+        page_size=2,
+    )
+    pager = d365.query("accounts", ODataQuery(select=("name",)))
+    with pytest.raises(SecurityError):
+        list(pager)
+    assert [r.url.host for r in sent] == [host]
+    assert all(r.url.scheme == "https" for r in sent)
 
 
 def test_skip_is_not_supported() -> None:
