@@ -111,11 +111,18 @@ def test_commit_then_drop_on_10_percent_of_creates_leaves_no_duplicates() -> Non
     sim.set_faults(FaultPlan.writes(seed=5, commit_then_drop=0.1))
     conn = conn_for(sim)
     r = refs(sim)
+    before = {c: len(sim.records(c)) for c in ("time_entries", "expenses")}
     objs: list[Any] = [entry(i) for i in range(60)] + [expense(i) for i in range(60)]
     for obj in objs:
         write(conn, obj, "1", r)
     dropped = len(sim.fault_log)
     assert dropped >= 5
+    # Counted in the tables too: a duplicate without its external reference would not show
+    # in the per-key look-ups below.
+    assert {c: len(sim.records(c)) - n for c, n in before.items()} == {
+        "time_entries": 60,
+        "expenses": 60,
+    }
     for obj in objs:
         assert len(stored(sim, obj)) == 1, obj.key
     # Identical business fields, different source records: all of them land.
