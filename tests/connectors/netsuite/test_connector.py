@@ -11,7 +11,13 @@ import pytest
 from erpsa_netsuite import NetSuiteConnector, NetSuiteSettings, connector
 from erpsa_netsuite.simulator import CustomField, NetSuiteSimulator, SimConfig
 from erpsa_sdk.clock import SimClock
-from erpsa_sdk.errors import AuthError, ConfigurationError, PostedRecordError, ValidationFailed
+from erpsa_sdk.errors import (
+    AuthError,
+    ConfigurationError,
+    ErpsaError,
+    PostedRecordError,
+    ValidationFailed,
+)
 from erpsa_sdk.models import (
     Customer,
     EntityKey,
@@ -364,3 +370,59 @@ def test_processes_share_the_budget_through_redis(redis_url: str) -> None:
     finally:
         first.governor.release(permit, throttled=False, retry_after=None)
     second.governor.release(second.governor.acquire(), throttled=False, retry_after=None)
+
+
+@pytest.mark.parametrize("method", ["m2m", "tba"])
+def test_no_secret_reaches_logs_reprs_or_errors(
+    method: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    from erpsa_sdk.http import assert_no_secrets
+    from erpsa_sdk.testing import FaultPlan
+
+    clock = SimClock(autojump=True)
+    sim = NetSuiteSimulator(seed=4, clock=clock)
+    creds = sim.credentials(sim.base_url)
+    m2m, tba = creds["m2m"], creds["tba"]
+    key_line = m2m["private_key_pem"].splitlines()[1]
+    secrets = [key_line, tba["consumer_secret"], tba["token_secret"], sim.api_token]
+    if method == "m2m":
+        auth = {
+            "client_id": m2m["client_id"],
+            "certificate_id": m2m["certificate_id"],
+            "private_key": m2m["private_key_pem"],
+            "algorithm": "ES256",
+        }
+    else:
+        auth = {k: tba[k] for k in ("consumer_key", "consumer_secret", "token_id", "token_secret")}
+    caplog.set_level("DEBUG")
+    settings = NetSuiteSettings(account_id=sim.tenant, max_concurrency=2, lag_seconds=0, **auth)
+    conn = connector.create(settings, transport=httpx2.MockTransport(sim), clock=clock)
+    texts = [repr(settings), str(settings.model_dump()), repr(conn), repr(conn.client)]
+    entry = _entry(1)
+    ek, wk = _keys(entry)
+    conn.upsert(entry, entity_key=ek, write_key=wk, refs=_refs(conn))
+    assert list(conn.read(LegalEntity))
+    sim.set_faults(FaultPlan.always("server_error"))
+    try:
+        with pytest.raises(ErpsaError) as server:
+            conn.lookup(TimeEntry, entity_key=ek)
+        texts.append(f"{server.value!r} {server.value}")
+    finally:
+        sim.set_faults(None)
+    # A refused credential: the error says so without echoing it.
+    wrong = dict(auth)
+    if method == "m2m":
+        wrong["certificate_id"] = "not-the-certificate"
+    else:
+        wrong["token_secret"] = "0" * len(tba["token_secret"])
+    refused = connector.create(
+        NetSuiteSettings(account_id=sim.tenant, max_concurrency=2, lag_seconds=0, **wrong),
+        transport=httpx2.MockTransport(sim),
+        clock=clock,
+    )
+    with pytest.raises(ErpsaError) as denied:
+        refused.lookup(TimeEntry, entity_key=ek)
+    texts.append(f"{denied.value!r} {denied.value} {denied.value.details!r}")
+    texts.extend(r.getMessage() for r in caplog.records)
+    for text in texts:
+        assert_no_secrets(text, secrets)
