@@ -63,6 +63,8 @@ _SECRET_NAME = re.compile(
     r"(secret|token|passw|private|api[_-]?key|credential|client_key|signing_key)", re.I
 )
 _ENV_NAME = r"^[A-Za-z_][A-Za-z0-9_]*$"
+# A URL whose user-info carries a password ("scheme://user:pw@host"): an inline secret too.
+_URL_PASSWORD = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://[^/@\s]*:[^/@\s]*@")
 Owner = Literal["finance", "pmo", "it"]
 
 
@@ -391,12 +393,18 @@ def _check(config: PipelineConfig, problems: _Problems) -> None:
                 continue
             if key in secret_fields or _SECRET_NAME.search(key):
                 problems.add(path, _secret_hint(path, conn.connector))
+            elif isinstance(value, str) and _URL_PASSWORD.match(value):
+                problems.add(
+                    path,
+                    f"{_dotted(path)}: the URL holds a password inline; drop it from the URL "
+                    "and give the credential as a setting referencing an environment variable",
+                )
             elif settings_model is not None and key not in settings_model.model_fields:
                 known = ", ".join(sorted(settings_model.model_fields))
                 problems.add(
                     path, f"{_dotted(path)}: {conn.connector} has no setting {key!r} ({known})"
                 )
-    if isinstance(config.state, str) and re.match(r"^postgres(ql)?://[^/@]*:[^/@]*@", config.state):
+    if isinstance(config.state, str) and _URL_PASSWORD.match(config.state):
         problems.add(
             ("state",),
             'state: the PostgreSQL URL holds a password inline; use state = { env = "VAR" } '

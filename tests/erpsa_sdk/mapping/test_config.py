@@ -164,6 +164,14 @@ def test_postgres_password_inline_is_refused() -> None:
     assert "hunter2" not in message
 
 
+def test_password_in_a_setting_url_is_refused() -> None:
+    text = GOOD.replace("page_size = 50", 'base_url = "https://svc:hunter2@psa.example"')
+    message = refusal(text)
+    assert f"p.toml:{line_of(text, 'hunter2')}: connections.psa.settings.base_url" in message
+    assert "password inline" in message
+    assert "hunter2" not in message
+
+
 def test_toml_syntax_error_names_the_line() -> None:
     message = refusal(GOOD + "\n[[pipelines]\n")
     assert message.startswith("p.toml:")
