@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hmac
 import json
 import math
 import os
@@ -88,7 +89,10 @@ class TokenSet(BaseModel):
             >>> TokenSet(access_token="a").same_access_token(TokenSet(access_token="a"))
             True
         """
-        return other is not None and self.access_token == other.access_token
+        return other is not None and hmac.compare_digest(
+            self.access_token.get_secret_value().encode(),
+            other.access_token.get_secret_value().encode(),
+        )
 
     def to_storage(self) -> dict[str, Any]:
         """A JSON-able dict WITH the secret values, for :class:`TokenStore` implementations only.
