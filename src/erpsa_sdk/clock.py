@@ -8,7 +8,7 @@ until a predicate holds (re-checked whenever someone calls :meth:`Clock.notify`)
 ends. Code that waits this way, instead of on a bare lock, lets :class:`SimClock` know the
 thread is idle, which is what makes its autojump mode possible.
 
-Example:
+Examples:
     >>> from erpsa_sdk.clock import SimClock, SystemClock
     >>> SystemClock().now().tzinfo is not None
     True
@@ -44,7 +44,7 @@ Condition = Callable[[], bool]
 class Clock(Protocol):
     """What the SDK needs to know about time.
 
-    Example:
+    Examples:
         >>> isinstance(SystemClock(), Clock), isinstance(SimClock(), Clock)
         (True, True)
     """
@@ -151,7 +151,7 @@ class _Waiting:
         Call it after changing state that a :meth:`wait` condition reads. The conditions are
         evaluated here, in the caller's thread, so only the waiters that can proceed wake up.
 
-        Example:
+        Examples:
             >>> clock = SystemClock()
             >>> clock.notify()  # nobody waits: nothing happens
         """
@@ -164,7 +164,7 @@ class _Waiting:
 class SystemClock(_Waiting):
     """The real clock.
 
-    Example:
+    Examples:
         >>> clock = SystemClock()
         >>> clock.monotonic() > 0
         True
@@ -178,7 +178,7 @@ class SystemClock(_Waiting):
     def now(self) -> datetime:
         """The current time as an aware UTC datetime.
 
-        Example:
+        Examples:
             >>> SystemClock().now().utcoffset()
             datetime.timedelta(0)
         """
@@ -187,7 +187,7 @@ class SystemClock(_Waiting):
     def time(self) -> float:
         """The current time as POSIX seconds.
 
-        Example:
+        Examples:
             >>> SystemClock().time() > 1_700_000_000
             True
         """
@@ -196,7 +196,7 @@ class SystemClock(_Waiting):
     def monotonic(self) -> float:
         """Seconds on the operating system's monotonic clock.
 
-        Example:
+        Examples:
             >>> clock = SystemClock()
             >>> clock.monotonic() <= clock.monotonic()
             True
@@ -206,7 +206,7 @@ class SystemClock(_Waiting):
     def sleep(self, seconds: float) -> None:
         """Block the calling thread for ``seconds`` (nothing for zero or less).
 
-        Example:
+        Examples:
             >>> SystemClock().sleep(0)
         """
         if seconds > 0:
@@ -215,7 +215,7 @@ class SystemClock(_Waiting):
     async def asleep(self, seconds: float) -> None:
         """Suspend the calling task for ``seconds``.
 
-        Example:
+        Examples:
             >>> import asyncio
             >>> asyncio.run(SystemClock().asleep(0))
         """
@@ -226,7 +226,7 @@ class SystemClock(_Waiting):
 
         Returns the condition's value when the wait ends.
 
-        Example:
+        Examples:
             >>> SystemClock().wait(lambda: False, timeout=0)
             False
         """
@@ -254,7 +254,7 @@ class SystemClock(_Waiting):
     async def await_for(self, condition: Callable[[], bool], timeout: float | None = None) -> bool:
         """Async twin of :meth:`wait`.
 
-        Example:
+        Examples:
             >>> import asyncio
             >>> asyncio.run(SystemClock().await_for(lambda: True, timeout=1))
             True
@@ -303,7 +303,7 @@ class SimClock(_Waiting):
         start: the aware datetime the clock shows at first.
         autojump: jump to the next wake-up whenever every participant is waiting.
 
-    Example:
+    Examples:
         >>> from datetime import timedelta
         >>> clock = SimClock()
         >>> before = clock.now()
@@ -349,7 +349,7 @@ class SimClock(_Waiting):
     def now(self) -> datetime:
         """The simulated time as an aware UTC datetime.
 
-        Example:
+        Examples:
             >>> SimClock().now().isoformat()
             '2026-01-01T00:00:00+00:00'
         """
@@ -358,7 +358,7 @@ class SimClock(_Waiting):
     def time(self) -> float:
         """The simulated time as POSIX seconds.
 
-        Example:
+        Examples:
             >>> from datetime import UTC, datetime
             >>> SimClock(datetime(2030, 1, 1, tzinfo=UTC)).time()
             1893456000.0
@@ -368,7 +368,7 @@ class SimClock(_Waiting):
     def monotonic(self) -> float:
         """Simulated seconds since the clock was created.
 
-        Example:
+        Examples:
             >>> SimClock().monotonic()
             0.0
         """
@@ -378,7 +378,7 @@ class SimClock(_Waiting):
     def autojump(self) -> bool:
         """Whether time jumps when every participant waits (settable).
 
-        Example:
+        Examples:
             >>> clock = SimClock()
             >>> clock.autojump = True
             >>> clock.autojump
@@ -395,7 +395,7 @@ class SimClock(_Waiting):
     def advance(self, seconds: float) -> None:
         """Move time forward by ``seconds`` and wake every waiter whose deadline has come.
 
-        Example:
+        Examples:
             >>> clock = SimClock()
             >>> clock.advance(1.5)
             >>> clock.monotonic()
@@ -414,7 +414,7 @@ class SimClock(_Waiting):
     def participant(self) -> Iterator[None]:
         """Register the calling thread for the ``with`` block, so autojump waits for it.
 
-        Example:
+        Examples:
             >>> clock = SimClock(autojump=True)
             >>> with clock.participant():
             ...     clock.sleep(2)
@@ -442,7 +442,7 @@ class SimClock(_Waiting):
 
         It is registered *before* it starts, so time cannot jump while it is starting up.
 
-        Example:
+        Examples:
             >>> clock = SimClock(autojump=True)
             >>> thread = clock.start_thread(clock.sleep, 5)
             >>> thread.join()
@@ -479,7 +479,7 @@ class SimClock(_Waiting):
 
         Must be called from a running event loop.
 
-        Example:
+        Examples:
             >>> import asyncio
             >>> clock = SimClock(autojump=True)
             >>> async def main() -> float:
@@ -528,7 +528,7 @@ class SimClock(_Waiting):
     def sleep(self, seconds: float) -> None:
         """Block the calling thread for ``seconds`` of simulated time.
 
-        Example:
+        Examples:
             >>> clock = SimClock(autojump=True)
             >>> clock.sleep(0.5)
             >>> clock.monotonic()
@@ -540,7 +540,7 @@ class SimClock(_Waiting):
     async def asleep(self, seconds: float) -> None:
         """Suspend the calling task for ``seconds`` of simulated time.
 
-        Example:
+        Examples:
             >>> import asyncio
             >>> clock = SimClock(autojump=True)
             >>> asyncio.run(clock.asleep(7))
@@ -555,7 +555,7 @@ class SimClock(_Waiting):
     def wait(self, condition: Callable[[], bool], timeout: float | None = None) -> bool:
         """Block until ``condition()`` holds (checked on :meth:`notify`) or ``timeout`` passes.
 
-        Example:
+        Examples:
             >>> clock = SimClock(autojump=True)
             >>> clock.wait(lambda: False, timeout=10)
             False
@@ -573,7 +573,7 @@ class SimClock(_Waiting):
     async def await_for(self, condition: Callable[[], bool], timeout: float | None = None) -> bool:
         """Async twin of :meth:`wait`.
 
-        Example:
+        Examples:
             >>> import asyncio
             >>> clock = SimClock(autojump=True)
             >>> asyncio.run(clock.await_for(lambda: False, timeout=4))

@@ -12,7 +12,7 @@ Flows (vendor-neutral; vendor specifics are configuration in :mod:`erpsa_sdk.aut
 OAuth 2.0 tokens live in a :class:`TokenStore` (in-memory, SQLite, or the runner's state
 store) behind a :class:`TokenCache`; refresh is single-flight across threads and asyncio tasks.
 
-Example:
+Examples:
     >>> import httpx2
     >>> from erpsa_sdk.auth import StaticBearerAuth
     >>> echo = httpx2.MockTransport(lambda r: httpx2.Response(200, text=r.headers["Authorization"]))

@@ -40,7 +40,7 @@ PrivateKeyInput = str | bytes | SecretStr | RSAKey | ECKey
 def load_private_key(key: PrivateKeyInput) -> RSAKey | ECKey:
     """A joserfc private key from PEM text (str, bytes or ``SecretStr``) or a joserfc key.
 
-    Example:
+    Examples:
         >>> from joserfc.jwk import ECKey
         >>> load_private_key(ECKey.generate_key("P-256")).key_type
         'EC'
@@ -70,7 +70,7 @@ def load_private_key(key: PrivateKeyInput) -> RSAKey | ECKey:
 def certificate_thumbprint_s256(certificate: str | bytes) -> str:
     """The ``x5t#S256`` header value: base64url (no padding) of the certificate's SHA-256.
 
-    Example:
+    Examples:
         >>> certificate_thumbprint_s256("not a certificate")
         Traceback (most recent call last):
         ...
@@ -108,7 +108,7 @@ class JwtAssertion:
         dynamic_claims: which of ``iat``, ``nbf``, ``exp``, ``jti`` to add.
         allowed_algorithms: restricts ``algorithm`` (a vendor preset's list).
 
-    Example:
+    Examples:
         >>> from joserfc.jwk import ECKey
         >>> from joserfc import jwt
         >>> key = ECKey.generate_key("P-256")
@@ -169,7 +169,7 @@ class JwtAssertion:
     def claims_at(self, now: float) -> dict[str, Any]:
         """The claims :meth:`sign` would sign at ``now`` (with a fresh ``jti``).
 
-        Example:
+        Examples:
             >>> from joserfc.jwk import ECKey
             >>> a = JwtAssertion(private_key=ECKey.generate_key("P-256"), algorithm="ES256",
             ...     claims={"iss": "c"}, dynamic_claims=("exp",), lifetime=60)
@@ -191,7 +191,7 @@ class JwtAssertion:
     def sign(self, *, now: float) -> str:
         """A compact JWS signed at ``now`` (POSIX seconds).
 
-        Example:
+        Examples:
             >>> from joserfc.jwk import ECKey
             >>> a = JwtAssertion(private_key=ECKey.generate_key("P-256"), algorithm="ES256",
             ...     claims={"iss": "c"})

@@ -28,7 +28,7 @@ HMAC_SHA256 = "HMAC-SHA256"
 def hmac_sha256_signature(base_string: str, client_secret: str, token_secret: str) -> str:
     """RFC 5849 §3.4.2 with SHA-256: base64 HMAC keyed by ``escape(cs)&escape(ts)``.
 
-    Example:
+    Examples:
         >>> len(hmac_sha256_signature("GET&x&y", "cs", "ts"))
         44
     """
@@ -68,7 +68,7 @@ _TbaClientAuth.register_signature_method(HMAC_SHA256, _sign_hmac_sha256)
 class TokenPassport:
     """The SOAP ``TokenPassport`` fields (NetSuite SuiteTalk SOAP TBA).
 
-    Example:
+    Examples:
         >>> from pydantic import SecretStr
         >>> TokenPassport(account="1", consumer_key="ck", token="tk", nonce="n",
         ...     timestamp="1", signature=SecretStr("sig")).signature
@@ -105,7 +105,7 @@ class OAuth1Auth(UnauthorizedPolicy, httpx2.Auth):
         clock: the time source for ``oauth_timestamp``.
         nonce_factory: makes each ``oauth_nonce`` (default: 20 random alphanumerics).
 
-    Example:
+    Examples:
         >>> auth = OAuth1Auth(consumer_key="ck", consumer_secret="cs", token="tk",
         ...     token_secret="ts", realm="123456")
         >>> header = auth.authorization_header("GET", "https://x.test/r?a=1",
@@ -162,7 +162,7 @@ class OAuth1Auth(UnauthorizedPolicy, httpx2.Auth):
         Form-encoded bodies (``application/x-www-form-urlencoded``) are signed; other bodies
         (JSON) are not part of the signature, as NetSuite expects.
 
-        Example:
+        Examples:
             >>> auth = OAuth1Auth(consumer_key="ck", consumer_secret="cs", token="tk",
             ...     token_secret="ts")
             >>> header = auth.authorization_header("POST", "https://x.test/r", body=b"a=1",
@@ -190,7 +190,7 @@ class OAuth1Auth(UnauthorizedPolicy, httpx2.Auth):
     ) -> TokenPassport:
         """The SOAP ``TokenPassport``: HMAC-SHA256 over ``realm&ck&token&nonce&timestamp``.
 
-        Example:
+        Examples:
             >>> OAuth1Auth(consumer_key="ck", consumer_secret="cs", token="tk",
             ...     token_secret="ts", realm="1").token_passport(nonce="n", timestamp="2").account
             '1'

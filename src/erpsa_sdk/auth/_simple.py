@@ -33,7 +33,7 @@ class BasicAuth(UnauthorizedPolicy, httpx2.Auth):
         password: the password (kept as a ``SecretStr``; never shown).
         tenant: the tenant name carried by errors.
 
-    Example:
+    Examples:
         >>> import httpx2
         >>> auth = BasicAuth("ISU_SYNC", "s3cret")
         >>> auth
@@ -81,7 +81,7 @@ class StaticBearerAuth(UnauthorizedPolicy, httpx2.Auth):
         scheme: the Authorization scheme, ``Bearer`` by default.
         tenant: the tenant name carried by errors.
 
-    Example:
+    Examples:
         >>> import httpx2
         >>> from erpsa_sdk.errors import AuthError
         >>> auth = StaticBearerAuth("tok-123", tenant="acme")

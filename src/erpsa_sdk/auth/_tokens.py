@@ -39,7 +39,7 @@ _NOT_EXTRA = frozenset(
 class TokenKey(NamedTuple):
     """What a token belongs to: the tenant (account, environment) and the credential.
 
-    Example:
+    Examples:
         >>> TokenKey("TSTDRV1", "m2m-client")
         TokenKey(tenant='TSTDRV1', credential_id='m2m-client')
     """
@@ -54,7 +54,7 @@ class TokenSet(BaseModel):
     ``expires_at`` is POSIX seconds; ``None`` means the vendor did not say, so the token is
     used until a 401. Secrets are :class:`~pydantic.SecretStr`, so the repr never shows them.
 
-    Example:
+    Examples:
         >>> token = TokenSet(access_token="abc", expires_at=1000.0, refresh_token="r1")
         >>> token
         TokenSet(access_token=SecretStr('**********'), token_type='Bearer', expires_at=1000.0, refresh_token=SecretStr('**********'), scope=None)
@@ -74,7 +74,7 @@ class TokenSet(BaseModel):
     def is_fresh(self, *, now: float, skew: float) -> bool:
         """True while ``now`` is more than ``skew`` seconds before the expiry.
 
-        Example:
+        Examples:
             >>> TokenSet(access_token="a").is_fresh(now=1e12, skew=60)
             True
         """
@@ -85,7 +85,7 @@ class TokenSet(BaseModel):
     def same_access_token(self, other: TokenSet | None) -> bool:
         """True when ``other`` carries the same access token (compared in constant time).
 
-        Example:
+        Examples:
             >>> TokenSet(access_token="a").same_access_token(TokenSet(access_token="a"))
             True
         """
@@ -97,7 +97,7 @@ class TokenSet(BaseModel):
     def to_storage(self) -> dict[str, Any]:
         """A JSON-able dict WITH the secret values, for :class:`TokenStore` implementations only.
 
-        Example:
+        Examples:
             >>> TokenSet(access_token="a").to_storage()["access_token"]
             'a'
         """
@@ -116,7 +116,7 @@ class TokenSet(BaseModel):
     def from_storage(cls, data: Mapping[str, Any]) -> TokenSet:
         """Rebuild a token saved with :meth:`to_storage`.
 
-        Example:
+        Examples:
             >>> token = TokenSet(access_token="a", refresh_token="r")
             >>> TokenSet.from_storage(token.to_storage()) == token
             True
@@ -137,7 +137,7 @@ class TokenSet(BaseModel):
         A response without a ``refresh_token`` keeps ``previous_refresh_token`` (the vendor did
         not rotate it).
 
-        Example:
+        Examples:
             >>> payload = {"access_token": "a", "expires_in": 3600}
             >>> TokenSet.from_response(payload, now=100.0).expires_at
             3700.0
@@ -183,7 +183,7 @@ class TokenSet(BaseModel):
 class StoredToken:
     """A token as the store holds it, with the version compare-and-swap compares.
 
-    Example:
+    Examples:
         >>> StoredToken(TokenSet(access_token="a"), version=1).version
         1
     """
@@ -201,7 +201,7 @@ class TokenStore(Protocol):
     to callers except that a successful swap returns a version different from the one it
     replaced. Calls are short and happen only when a token is (re)obtained, never per request.
 
-    Example:
+    Examples:
         >>> isinstance(InMemoryTokenStore(), TokenStore)
         True
     """
@@ -223,7 +223,7 @@ class TokenStore(Protocol):
 class InMemoryTokenStore:
     """A process-local :class:`TokenStore` (the default).
 
-    Example:
+    Examples:
         >>> store = InMemoryTokenStore()
         >>> key = TokenKey("t", "c")
         >>> first = store.compare_and_swap(key, None, TokenSet(access_token="a"))
@@ -266,7 +266,7 @@ class SqliteTokenStore:
     Tokens are stored in clear text (the process must be able to use them): the file is
     created with mode 0600; keep it where only the service account can read it.
 
-    Example:
+    Examples:
         >>> import tempfile, os
         >>> path = os.path.join(tempfile.mkdtemp(), "tokens.db")
         >>> store = SqliteTokenStore(path)
@@ -343,7 +343,7 @@ class TokenCache:
     ahead of expiry instead of being sent stale. Share one cache between flows that share
     credentials; it is safe across threads.
 
-    Example:
+    Examples:
         >>> cache = TokenCache(skew=60.0)
         >>> key = TokenKey("t", "c")
         >>> cache.put(key, TokenSet(access_token="a", expires_at=cache.clock.time() + 3600))

@@ -3,7 +3,7 @@
 Each preset returns a plain flow from :mod:`erpsa_sdk.auth`; nothing here is special-cased
 inside the flows. Facts come from the vendors' documentation (see the how-to page).
 
-Example:
+Examples:
     >>> netsuite_token_url("1234567_SB1")
     'https://1234567-sb1.suitetalk.api.netsuite.com/services/rest/auth/oauth2/v1/token'
 """
@@ -37,14 +37,14 @@ __all__ = [
 NETSUITE_M2M_ALGORITHMS: Final = ("PS256", "PS384", "PS512", "ES256", "ES384", "ES512")
 """The algorithms NetSuite M2M accepts (RS256 is not among them).
 
-Example:
+Examples:
     >>> "RS256" in NETSUITE_M2M_ALGORITHMS
     False
 """
 ENTRA_ALGORITHMS: Final = ("PS256", "RS256")
 """Entra ID certificate credentials: PS256 recommended, RS256 still accepted.
 
-Example:
+Examples:
     >>> ENTRA_ALGORITHMS[0]
     'PS256'
 """
@@ -65,7 +65,7 @@ def _netsuite_realm(account_id: str) -> str:
 def netsuite_token_url(account_id: str) -> str:
     """The NetSuite OAuth 2.0 token endpoint for an account (``_SB1`` becomes ``-sb1``).
 
-    Example:
+    Examples:
         >>> netsuite_token_url("TSTDRV1")
         'https://tstdrv1.suitetalk.api.netsuite.com/services/rest/auth/oauth2/v1/token'
     """
@@ -91,7 +91,7 @@ def netsuite_m2m_assertion(
     comma-separated string as given), ``aud`` = the token URL, ``iat``, ``exp`` (< iat + 60
     min) and ``jti``.
 
-    Example:
+    Examples:
         >>> from joserfc.jwk import RSAKey
         >>> netsuite_m2m_assertion(account_id="1", client_id="c", certificate_id="k",
         ...     private_key=RSAKey.generate_key(2048), algorithm="RS256")
@@ -139,7 +139,7 @@ def netsuite_m2m(
     (the scope rides in the assertion). Tokens last 60 min; no refresh token is issued, so a
     new one is minted ahead of expiry. ``options`` go to :class:`ClientCredentialsAuth`.
 
-    Example:
+    Examples:
         >>> from joserfc.jwk import ECKey
         >>> auth = netsuite_m2m(account_id="TSTDRV1", client_id="c1", certificate_id="cert1",
         ...     private_key=ECKey.generate_key("P-256"), algorithm="ES256")
@@ -179,7 +179,7 @@ def netsuite_tba(
 
     No new TBA integrations can be created from NetSuite 2027.1; prefer :func:`netsuite_m2m`.
 
-    Example:
+    Examples:
         >>> netsuite_tba(account_id="1234567-sb1", consumer_key="ck", consumer_secret="cs",
         ...     token_id="tk", token_secret="ts").realm
         '1234567_SB1'
@@ -208,7 +208,7 @@ def netsuite_authorization_code(
 
     Public clients (no secret) get single-use refresh tokens: every refresh rotates them.
 
-    Example:
+    Examples:
         >>> auth = netsuite_authorization_code(account_id="TSTDRV1", client_id="c",
         ...     redirect_uri="https://app.test/cb")
         >>> auth.authorize_url
@@ -231,7 +231,7 @@ def netsuite_authorization_code(
 def entra_token_url(tenant: str) -> str:
     """The Microsoft Entra ID v2.0 token endpoint for a tenant (id or domain).
 
-    Example:
+    Examples:
         >>> entra_token_url("contoso.onmicrosoft.com")
         'https://login.microsoftonline.com/contoso.onmicrosoft.com/oauth2/v2.0/token'
     """
@@ -255,7 +255,7 @@ def entra_certificate_assertion(
     base64url SHA-256 thumbprint of the certificate; claims ``aud`` = the tenant's v2.0 token
     URL, ``iss`` = ``sub`` = client id, ``jti``, ``nbf``, ``exp``.
 
-    Example:
+    Examples:
         >>> from joserfc.jwk import ECKey
         >>> entra_certificate_assertion(tenant="t", client_id="c",
         ...     private_key=ECKey.generate_key("P-256"), certificate=b"", algorithm="ES256")
@@ -295,7 +295,7 @@ def entra_client_credentials(
     ``scope`` is the resource plus ``/.default``, e.g. ``https://org.crm.dynamics.com/.default``.
     No refresh token is issued; a new token is minted ahead of expiry.
 
-    Example:
+    Examples:
         >>> auth = entra_client_credentials(tenant="contoso.onmicrosoft.com", client_id="app",
         ...     scope="https://org.crm.dynamics.com/.default", client_secret="s")
         >>> auth.token_url
@@ -341,7 +341,7 @@ def salesforce_jwt_bearer(
     ``token_url`` defaults to ``<login_url>/services/oauth2/token`` (use the My Domain
     host if yours needs it). The response's ``instance_url`` is kept in the stored token.
 
-    Example:
+    Examples:
         >>> from joserfc.jwk import RSAKey
         >>> auth = salesforce_jwt_bearer(consumer_key="3MVG9", username="u@x.test",
         ...     private_key=RSAKey.generate_key(2048))

@@ -5,7 +5,7 @@ A connector declares its vendor's limits (:class:`Limit`: a :class:`SlidingWindo
 them to concrete :class:`Scope` values and picks the SDK's ``share``; the :class:`Governor`
 wraps every attempt. Several processes share one budget through a :class:`RedisBackend`.
 
-Example:
+Examples:
     >>> from erpsa_sdk.clock import SimClock
     >>> from erpsa_sdk.limits import Concurrency, Governor, Limit, Scope, ScopeKind
     >>> NETSUITE = [Limit(Concurrency(15), ScopeKind.ACCOUNT, note="Premium tier")]

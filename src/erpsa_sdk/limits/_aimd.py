@@ -33,7 +33,7 @@ class AimdPolicy:
         recovery_period: seconds per step while climbing back to the last safe cap.
         max_backoff: how far repeated failed probes may stretch the probe period.
 
-    Example:
+    Examples:
         >>> AimdPolicy().decrease
         0.5
     """
@@ -65,7 +65,7 @@ class AdaptiveLimit:
         policy: the :class:`AimdPolicy`.
         now: the monotonic time the state starts at.
 
-    Example:
+    Examples:
         >>> level = AdaptiveLimit(4, step=1, policy=AimdPolicy(), now=0.0)
         >>> level.cap
         4
@@ -100,7 +100,7 @@ class AdaptiveLimit:
     def cap(self) -> int:
         """The number admitted right now: the level rounded down, at least 1.
 
-        Example:
+        Examples:
             >>> AdaptiveLimit(5, step=1, policy=AimdPolicy(), now=0.0).cap
             5
         """
@@ -111,7 +111,7 @@ class AdaptiveLimit:
 
         Only a level that was used in full can prove it is safe to grow.
 
-        Example:
+        Examples:
             >>> AdaptiveLimit(5, step=1, policy=AimdPolicy(), now=0.0).admitted(in_use=5)
         """
         if in_use >= self.cap:
@@ -122,7 +122,7 @@ class AdaptiveLimit:
 
         Returns whether the cap may have grown.
 
-        Example:
+        Examples:
             >>> level = AdaptiveLimit(5, step=1, policy=AimdPolicy(), now=0.0)
             >>> level.succeeded(now=1.0)  # already at the share: nothing to grow
             False
@@ -155,7 +155,7 @@ class AdaptiveLimit:
         ``in_flight`` is how many other requests under this limit were in flight (accepted)
         when the signal came, when known. Returns whether the level was cut.
 
-        Example:
+        Examples:
             >>> level = AdaptiveLimit(6, step=1, policy=AimdPolicy(), now=0.0)
             >>> level.throttled(now=1.0, admitted_epoch=level.epoch, in_flight=5)
             True

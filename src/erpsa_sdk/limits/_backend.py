@@ -29,7 +29,7 @@ class LimitSpec:
         cap: how many entries may be live at once (the governor's current, adapted number).
         seconds: the window length, or the lease time of a concurrency slot.
 
-    Example:
+    Examples:
         >>> LimitSpec("erpsa:account/TSTDRV1:concurrency-5", "concurrency", 5, 300.0).cap
         5
     """
@@ -51,7 +51,7 @@ class Verdict:
             (``None`` when only a concurrency release can free a slot).
         reason: ``""``, ``"window"``, ``"concurrency"`` or ``"blocked"`` (``Retry-After``).
 
-    Example:
+    Examples:
         >>> Verdict(admitted=False, used=(5,), retry_at=None, reason="concurrency").admitted
         False
     """
@@ -75,7 +75,7 @@ class LimitBackend(Protocol):
     ``poll_interval`` is how often a waiting governor must re-check on its own: ``None`` when
     the backend calls the callbacks given to :meth:`subscribe` whenever a slot is released.
 
-    Example:
+    Examples:
         >>> isinstance(InProcessBackend(), LimitBackend)
         True
     """
@@ -122,7 +122,7 @@ def window_retry_at(expiries: Sequence[float], *, cap: int, now: float) -> tuple
     live entries and a cap of ``n`` admits again when the oldest ``m - n + 1`` have expired,
     that is at entry ``m - n`` (0-based among the live ones).
 
-    Example:
+    Examples:
         >>> window_retry_at([10.0, 11.0, 12.0], cap=3, now=9.0)
         (3, 10.0)
         >>> window_retry_at([10.0, 11.0, 12.0], cap=3, now=10.0)  # 10.0 just expired
@@ -149,7 +149,7 @@ class InProcessBackend:
     Share one instance between governors that must share a budget in the same process.
     Releases wake waiting governors at once, so nobody polls.
 
-    Example:
+    Examples:
         >>> backend = InProcessBackend()
         >>> spec = LimitSpec("k", "concurrency", 1, 60.0)
         >>> backend.acquire([spec], now=0.0, member="a", block_key="b").admitted
@@ -174,7 +174,7 @@ class InProcessBackend:
     ) -> Verdict:
         """Admit and record ``member`` under every spec, or refuse without recording anything.
 
-        Example:
+        Examples:
             >>> backend, spec = InProcessBackend(), LimitSpec("k", "window", 1, 10.0)
             >>> backend.acquire([spec], now=0.0, member="a", block_key="b").admitted
             True
@@ -220,7 +220,7 @@ class InProcessBackend:
     def release(self, specs: Sequence[LimitSpec], *, now: float, member: str) -> None:
         """Free ``member``'s concurrency leases and wake subscribed governors.
 
-        Example:
+        Examples:
             >>> backend, spec = InProcessBackend(), LimitSpec("k", "concurrency", 1, 60.0)
             >>> _ = backend.acquire([spec], now=0.0, member="a", block_key="b")
             >>> backend.release([spec], now=1.0, member="a")
@@ -240,7 +240,7 @@ class InProcessBackend:
     def block(self, block_key: str, *, until: float, now: float) -> None:
         """Refuse every admission under ``block_key`` until ``until``.
 
-        Example:
+        Examples:
             >>> backend, spec = InProcessBackend(), LimitSpec("k", "concurrency", 5, 60.0)
             >>> backend.block("b", until=30.0, now=0.0)
             >>> backend.acquire([spec], now=10.0, member="a", block_key="b").reason
@@ -255,7 +255,7 @@ class InProcessBackend:
     ) -> Verdict:
         """Async twin of :meth:`acquire` (never blocks: the lock is only held to count).
 
-        Example:
+        Examples:
             >>> import asyncio
             >>> backend, spec = InProcessBackend(), LimitSpec("k", "concurrency", 1, 60.0)
             >>> asyncio.run(backend.aacquire([spec], now=0, member="a", block_key="b")).used
@@ -266,7 +266,7 @@ class InProcessBackend:
     async def arelease(self, specs: Sequence[LimitSpec], *, now: float, member: str) -> None:
         """Async twin of :meth:`release`.
 
-        Example:
+        Examples:
             >>> import asyncio
             >>> asyncio.run(InProcessBackend().arelease([], now=0.0, member="a"))
         """
@@ -275,7 +275,7 @@ class InProcessBackend:
     async def ablock(self, block_key: str, *, until: float, now: float) -> None:
         """Async twin of :meth:`block`.
 
-        Example:
+        Examples:
             >>> import asyncio
             >>> asyncio.run(InProcessBackend().ablock("b", until=5.0, now=0.0))
         """
@@ -284,7 +284,7 @@ class InProcessBackend:
     def subscribe(self, callback: Callable[[], None]) -> None:
         """Call ``callback`` after each release (held weakly when it is a bound method).
 
-        Example:
+        Examples:
             >>> backend, seen = InProcessBackend(), []
             >>> backend.subscribe(lambda: seen.append("released"))
             >>> backend.release([], now=0.0, member="a")

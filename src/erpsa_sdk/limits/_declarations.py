@@ -31,7 +31,7 @@ class SlidingWindow:
     keeps the log of admission times instead, so no window of ``seconds`` at any offset ever
     holds more than ``requests``.
 
-    Example:
+    Examples:
         >>> SlidingWindow(6000, 300)  # Dataverse: 6000 requests per 5-minute sliding window
         SlidingWindow(requests=6000, seconds=300)
     """
@@ -49,7 +49,7 @@ class SlidingWindow:
     def label(self) -> str:
         """A short stable name, used in backend keys and messages.
 
-        Example:
+        Examples:
             >>> SlidingWindow(100, 10).label
             'window-100-per-10s'
         """
@@ -60,7 +60,7 @@ class SlidingWindow:
 class Concurrency:
     """At most ``limit`` requests in flight at once.
 
-    Example:
+    Examples:
         >>> Concurrency(5)  # NetSuite Standard tier, shared by every integration on the account
         Concurrency(limit=5)
     """
@@ -75,7 +75,7 @@ class Concurrency:
     def label(self) -> str:
         """A short stable name, used in backend keys and messages.
 
-        Example:
+        Examples:
             >>> Concurrency(5).label
             'concurrency-5'
         """
@@ -89,7 +89,7 @@ class Reactive:
     The governor starts at ``start_concurrency`` requests in flight (times the share), halves
     on each throttle signal and grows back slowly after clean periods.
 
-    Example:
+    Examples:
         >>> Reactive()  # Kantata: "general rate limits", numbers not public
         Reactive(start_concurrency=4)
     """
@@ -104,7 +104,7 @@ class Reactive:
     def label(self) -> str:
         """A short stable name, used in backend keys and messages.
 
-        Example:
+        Examples:
             >>> Reactive().label
             'reactive'
         """
@@ -125,7 +125,7 @@ class ScopeKind(StrEnum):
     - ``TOKEN_ENDPOINT``: one access token and one class of endpoints (Kantata's general limit
       and the extra limits on a few endpoints).
 
-    Example:
+    Examples:
         >>> ScopeKind.ACCOUNT.value
         'account'
     """
@@ -146,7 +146,7 @@ class Scope:
     is never kept: only a short SHA-256 fingerprint of it is, so scopes are safe in keys, logs
     and reprs.
 
-    Example:
+    Examples:
         >>> Scope.account("TSTDRV1").key
         'account/TSTDRV1'
         >>> Scope.environment_user("contoso.crm.dynamics.com", "app-user-1").key
@@ -168,7 +168,7 @@ class Scope:
     def account(cls, account: str) -> Scope:
         """The scope of a whole vendor account (e.g. a NetSuite account id).
 
-        Example:
+        Examples:
             >>> Scope.account("TSTDRV1").parts
             ('TSTDRV1',)
         """
@@ -178,7 +178,7 @@ class Scope:
     def environment_user(cls, environment: str, user: str) -> Scope:
         """The scope of one environment and calling user (e.g. a Dataverse org and app user).
 
-        Example:
+        Examples:
             >>> Scope.environment_user("org1", "user-1").kind
             <ScopeKind.ENVIRONMENT_USER: 'environment_user'>
         """
@@ -188,7 +188,7 @@ class Scope:
     def token_endpoint(cls, token: str, endpoint_class: str) -> Scope:
         """The scope of one access token and endpoint class; the token is fingerprinted.
 
-        Example:
+        Examples:
             >>> Scope.token_endpoint("abc", "general").parts[0].startswith("sha256:")
             True
         """
@@ -199,7 +199,7 @@ class Scope:
     def key(self) -> str:
         """A stable string naming this scope, safe to use in a backend key.
 
-        Example:
+        Examples:
             >>> Scope.account("a/b c").key
             'account/a%2Fb%20c'
         """
@@ -215,7 +215,7 @@ class Limit:
         scope: who shares it (:class:`ScopeKind`).
         note: where the numbers come from, shown in docs and messages.
 
-    Example:
+    Examples:
         >>> NETSUITE = Limit(Concurrency(5), ScopeKind.ACCOUNT, note="Standard tier; +10/SC+")
         >>> NETSUITE.name
         'account:concurrency-5'
@@ -229,7 +229,7 @@ class Limit:
     def name(self) -> str:
         """A stable name: the scope kind and the kind's label.
 
-        Example:
+        Examples:
             >>> Limit(SlidingWindow(6000, 300), ScopeKind.ENVIRONMENT_USER).name
             'environment_user:window-6000-per-300s'
         """
@@ -241,7 +241,7 @@ def share_of(kind: LimitKind, share: float) -> int:
 
     For a window that is a request count, for the other kinds a concurrency.
 
-    Example:
+    Examples:
         >>> share_of(Concurrency(20), 0.5), share_of(SlidingWindow(6000, 300), 0.25)
         (10, 1500)
         >>> share_of(Concurrency(5), 0.1)  # never zero: the SDK must be able to send

@@ -31,7 +31,7 @@ class Permit:
         id: a random id (the lease member in the backend).
         admitted_at: the POSIX time (governor's clock) the backend recorded the admission at.
 
-    Example:
+    Examples:
         >>> from erpsa_sdk.clock import SimClock
         >>> from erpsa_sdk.limits import Concurrency, Governor, Limit, Scope, ScopeKind
         >>> gov = Governor([Limit(Concurrency(2), ScopeKind.ACCOUNT)],
@@ -94,7 +94,7 @@ class Governor:
         max_wait: the most a waiting caller waits in total (a retry budget); when admission
             would come later, ``acquire`` raises ``RateLimited`` instead. ``None``: no limit.
 
-    Example:
+    Examples:
         >>> from erpsa_sdk.clock import SimClock
         >>> from erpsa_sdk.errors import RateLimited
         >>> from erpsa_sdk.limits import Governor, Limit, Scope, ScopeKind, SlidingWindow
@@ -172,7 +172,7 @@ class Governor:
     def caps(self) -> dict[str, int]:
         """The number currently admitted per limit (after share and adaptation).
 
-        Example:
+        Examples:
             >>> from erpsa_sdk.limits import Concurrency, Governor, Limit, Scope, ScopeKind
             >>> gov = Governor([Limit(Concurrency(10), ScopeKind.ACCOUNT)],
             ...                scopes=Scope.account("A"), share=0.5)
@@ -186,7 +186,7 @@ class Governor:
     def in_flight(self) -> int:
         """Permits this governor handed out and has not had back yet.
 
-        Example:
+        Examples:
             >>> from erpsa_sdk.limits import Concurrency, Governor, Limit, Scope, ScopeKind
             >>> limits = [Limit(Concurrency(3), ScopeKind.ACCOUNT)]
             >>> gov = Governor(limits, scopes=Scope.account("A"))
@@ -314,7 +314,7 @@ class Governor:
         Waiters are admitted first come, first served; with ``max_wait`` set, a waiter that
         would be admitted later than that raises ``RateLimited`` as soon as that is known.
 
-        Example:
+        Examples:
             >>> from erpsa_sdk.clock import SimClock
             >>> from erpsa_sdk.limits import Governor, Limit, Scope, ScopeKind, SlidingWindow
             >>> clock = SimClock(autojump=True)
@@ -364,7 +364,7 @@ class Governor:
         Releasing the same permit twice does nothing the second time. If the backend cannot be
         reached, the failure is logged, not raised: the slot's lease expires by itself.
 
-        Example:
+        Examples:
             >>> from erpsa_sdk.clock import SimClock
             >>> from erpsa_sdk.limits import Concurrency, Governor, Limit, Scope, ScopeKind
             >>> gov = Governor([Limit(Concurrency(4), ScopeKind.ACCOUNT)],
@@ -391,7 +391,7 @@ class Governor:
     async def aacquire(self, *, wait: bool = True) -> Permit:
         """Async twin of :meth:`acquire`.
 
-        Example:
+        Examples:
             >>> import asyncio
             >>> from erpsa_sdk.limits import Concurrency, Governor, Limit, Scope, ScopeKind
             >>> limits = [Limit(Concurrency(1), ScopeKind.ACCOUNT)]
@@ -437,7 +437,7 @@ class Governor:
     async def arelease(self, permit: Permit, *, throttled: bool, retry_after: float | None) -> None:
         """Async twin of :meth:`release` (the backend call does not block the event loop).
 
-        Example:
+        Examples:
             >>> import asyncio
             >>> from erpsa_sdk.limits import Concurrency, Governor, Limit, Scope, ScopeKind
             >>> limits = [Limit(Concurrency(1), ScopeKind.ACCOUNT)]

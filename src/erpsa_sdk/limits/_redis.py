@@ -141,7 +141,7 @@ class RedisBackend:
 
     Needs the ``redis`` extra: ``pip install 'erpsa-sdk[redis]'``.
 
-    Example:
+    Examples:
         >>> backend = RedisBackend("redis://127.0.0.1:6379/0")  # connects lazily
         >>> backend.poll_interval
         0.02
@@ -266,7 +266,7 @@ class RedisBackend:
     def close(self) -> None:
         """Close the sync client this backend created (not one you passed in).
 
-        Example:
+        Examples:
             >>> RedisBackend("redis://127.0.0.1:6379/0").close()  # never connected: no-op
         """
         if "sync" in self._owned and self._client is not None:
