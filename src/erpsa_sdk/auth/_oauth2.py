@@ -98,7 +98,7 @@ class OAuth2Auth(UnauthorizedPolicy, httpx2.Auth):
         raise_on_unauthorized: a 401 that is not cured raises ``AuthError`` (else the
             response is returned for the caller's classifier).
 
-    Example:
+    Examples:
         >>> issubclass(ClientCredentialsAuth, OAuth2Auth)
         True
     """
@@ -369,7 +369,7 @@ class OAuth2Auth(UnauthorizedPolicy, httpx2.Auth):
     def invalidate(self) -> None:
         """Forget the cached token (the stored one is kept).
 
-        Example:
+        Examples:
             >>> ClientCredentialsAuth(token_url="https://idp.test/token", client_id="c",
             ...     client_secret="s").invalidate()
         """
@@ -429,7 +429,7 @@ class ClientCredentialsAuth(_ClientSecretMixin, OAuth2Auth):
         extra_params: other form fields the vendor needs.
         **options: see :class:`OAuth2Auth`.
 
-    Example:
+    Examples:
         >>> import httpx2, json
         >>> def handler(request):
         ...     if request.url.path == "/token":
@@ -506,7 +506,7 @@ class JwtBearerAuth(OAuth2Auth):
     RS256) is the grant itself; there is no client secret and no refresh token. Extra token
     response fields (``instance_url``, ``id``) are kept in the stored token's ``extra``.
 
-    Example:
+    Examples:
         >>> import httpx2
         >>> from joserfc.jwk import RSAKey
         >>> assertion = JwtAssertion(private_key=RSAKey.generate_key(2048), algorithm="RS256",
@@ -556,7 +556,7 @@ class JwtBearerAuth(OAuth2Auth):
 class AuthorizationRequest:
     """Where to send the user, and what to keep until the callback (state, PKCE verifier).
 
-    Example:
+    Examples:
         >>> from pydantic import SecretStr
         >>> AuthorizationRequest(url="https://idp.test/authorize?x=1", state="s",
         ...     code_verifier=SecretStr("v" * 64)).code_verifier
@@ -591,7 +591,7 @@ class AuthorizationCodeAuth(_ClientSecretMixin, OAuth2Auth):
         client_auth: ``client_secret_basic`` (default) or ``client_secret_post``.
         **options: see :class:`OAuth2Auth`.
 
-    Example:
+    Examples:
         >>> auth = AuthorizationCodeAuth(token_url="https://idp.test/token",
         ...     authorize_url="https://idp.test/authorize", client_id="app",
         ...     redirect_uri="https://app.test/cb", scope=["rest_webservices"])
@@ -638,7 +638,7 @@ class AuthorizationCodeAuth(_ClientSecretMixin, OAuth2Auth):
     def start(self, *, state: str | None = None, **extra: str) -> AuthorizationRequest:
         """The authorization URL with a fresh PKCE verifier (S256) and state.
 
-        Example:
+        Examples:
             >>> auth = AuthorizationCodeAuth(token_url="https://idp.test/token",
             ...     authorize_url="https://idp.test/authorize", client_id="app",
             ...     redirect_uri="https://app.test/cb")
@@ -666,7 +666,7 @@ class AuthorizationCodeAuth(_ClientSecretMixin, OAuth2Auth):
     def parse_callback(self, callback_url: str, expected_state: str) -> str:
         """The authorization code from the redirect, after checking ``state`` and errors.
 
-        Example:
+        Examples:
             >>> auth = AuthorizationCodeAuth(token_url="https://idp.test/token",
             ...     client_id="app", redirect_uri="https://app.test/cb")
             >>> auth.parse_callback("https://app.test/cb?state=s&error=access_denied", "s")
@@ -691,7 +691,7 @@ class AuthorizationCodeAuth(_ClientSecretMixin, OAuth2Auth):
     def exchange_request(self, code: str, code_verifier: str | SecretStr) -> httpx2.Request:
         """The token request that redeems ``code`` (sans-IO; :meth:`complete` sends it).
 
-        Example:
+        Examples:
             >>> auth = AuthorizationCodeAuth(token_url="https://idp.test/token",
             ...     client_id="app", redirect_uri="https://app.test/cb")
             >>> auth.exchange_request("c", "v" * 43).method
@@ -726,7 +726,7 @@ class AuthorizationCodeAuth(_ClientSecretMixin, OAuth2Auth):
     ) -> TokenSet:
         """Redeem ``code`` with ``client`` and store the token pair.
 
-        Example:
+        Examples:
             >>> import httpx2
             >>> auth = AuthorizationCodeAuth(token_url="https://idp.test/token",
             ...     client_id="app", redirect_uri="https://app.test/cb")
@@ -750,7 +750,7 @@ class AuthorizationCodeAuth(_ClientSecretMixin, OAuth2Auth):
     def seed(self, refresh_token: str | SecretStr) -> None:
         """Store a refresh token obtained elsewhere; the first request refreshes with it.
 
-        Example:
+        Examples:
             >>> auth = AuthorizationCodeAuth(token_url="https://idp.test/token",
             ...     client_id="isu", redirect_uri="https://app.test/cb")
             >>> auth.seed("long-lived")

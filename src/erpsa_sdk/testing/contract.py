@@ -348,6 +348,11 @@ def check_read_completeness(h: Harness, type_name: str, *, rows: int = 150) -> N
     Over one walk plus the next incremental run from the saved cursor: every row that existed
     throughout is yielded, no (id, version) twice, rows inserted during the walk are yielded by
     the end, the last version yielded per id is the current one, and the cursor stays small.
+
+    Example:
+        ``MySuite`` is your :class:`ContractSuite` subclass (it needs its plugin):
+
+        >>> check_read_completeness(MySuite().harness(), "TimeEntry", rows=150)  # doctest: +SKIP
     """
     table = h.table_of(type_name, source=True)
     model = h.model(type_name)
@@ -424,7 +429,13 @@ def check_read_completeness(h: Harness, type_name: str, *, rows: int = 150) -> N
 
 def check_cursor_resumes(h: Harness, type_name: str) -> None:
     """A read resumed from the cursor after page 2 yields exactly what the full walk yields
-    after page 2."""
+    after page 2.
+
+    Example:
+        ``MySuite`` is your :class:`ContractSuite` subclass (it needs its plugin):
+
+        >>> check_cursor_resumes(MySuite().harness(), "TimeEntry")  # doctest: +SKIP
+    """
     model = h.model(type_name)
     table = h.table_of(type_name, source=True)
     _grow(h, table, 5 * h.suite.page_size)
@@ -447,7 +458,13 @@ def check_cursor_resumes(h: Harness, type_name: str) -> None:
 
 def check_rejects(h: Harness, type_name: str) -> None:
     """A malformed stored row comes out as one ``Rejected`` with its raw payload; the rest
-    of the page is read."""
+    of the page is read.
+
+    Example:
+        ``MySuite`` is your :class:`ContractSuite` subclass (it needs its plugin):
+
+        >>> check_rejects(MySuite().harness(), "TimeEntry")  # doctest: +SKIP
+    """
     table = h.table_of(type_name, source=True)
     try:
         bad = h.sim.admin.insert(table, h.sim.bad_row(table))
@@ -481,7 +498,13 @@ def _carries(row: Mapping[str, Any], text: str) -> bool:
 
 def check_write_edit_write(h: Harness, type_name: str, *, drop_second: bool = False) -> None:
     """Write, edit at the source, write again: one record at the target, with the new values
-    (with ``drop_second``, the second write's answer is lost after commit)."""
+    (with ``drop_second``, the second write's answer is lost after commit).
+
+    Example:
+        ``MySuite`` is your :class:`ContractSuite` subclass (it needs its plugin):
+
+        >>> check_write_edit_write(MySuite().harness(), "Project")  # doctest: +SKIP
+    """
     refs = h.suite.prepare_refs(h, type_name)
     index = 1
     first = h.suite.sample(type_name, index, 1)
@@ -518,6 +541,11 @@ def check_commit_then_drop(h: Harness, type_name: str, *, writes: int = 30) -> N
 
     At least ``writes`` records are written, and more (up to four times as many) until at
     least one answer was lost, so the proof never passes vacuously.
+
+    Example:
+        ``MySuite`` is your :class:`ContractSuite` subclass (it needs its plugin):
+
+        >>> check_commit_then_drop(MySuite().harness(), "TimeEntry", writes=30)  # doctest: +SKIP
     """
     refs = h.suite.prepare_refs(h, type_name)
     h.sim.set_faults(FaultPlan.writes(seed=h.suite.seed, commit_then_drop=0.1))
@@ -552,7 +580,13 @@ def check_commit_then_drop(h: Harness, type_name: str, *, writes: int = 30) -> N
 
 def check_lookup_and_match(h: Harness, type_name: str) -> None:
     """``lookup`` finds a written record by EntityKey (and nothing for an unknown key);
-    ``match`` finds records by the declared natural key."""
+    ``match`` finds records by the declared natural key.
+
+    Example:
+        ``MySuite`` is your :class:`ContractSuite` subclass (it needs its plugin):
+
+        >>> check_lookup_and_match(MySuite().harness(), "Resource")  # doctest: +SKIP
+    """
     caps = h.caps(type_name)
     model = h.model(type_name)
     if caps.write:
@@ -601,7 +635,13 @@ def check_lookup_and_match(h: Harness, type_name: str) -> None:
 
 
 def check_delete_twice(h: Harness, type_name: str) -> None:
-    """``delete`` removes the record; a second ``delete`` returns ``not_found`` quietly."""
+    """``delete`` removes the record; a second ``delete`` returns ``not_found`` quietly.
+
+    Example:
+        ``MySuite`` is your :class:`ContractSuite` subclass (it needs its plugin):
+
+        >>> check_delete_twice(MySuite().harness(), "TimeEntry")  # doctest: +SKIP
+    """
     refs = h.suite.prepare_refs(h, type_name)
     obj = h.suite.sample(type_name, 8, 1)
     h.write(obj, "1", refs)
@@ -628,7 +668,13 @@ def check_delete_twice(h: Harness, type_name: str) -> None:
 
 def check_posted_record(h: Harness, type_name: str) -> None:
     """An edit or delete of a posted record raises ``PostedRecordError`` and changes nothing;
-    ``reverse`` works where declared."""
+    ``reverse`` works where declared.
+
+    Example:
+        ``MySuite`` is your :class:`ContractSuite` subclass (it needs its plugin):
+
+        >>> check_posted_record(MySuite().harness(), "TimeEntry")  # doctest: +SKIP
+    """
     caps = h.caps(type_name)
     refs = h.suite.prepare_refs(h, type_name)
     obj = h.suite.sample(type_name, 9, 1)
@@ -674,7 +720,13 @@ def _first_date(obj: BaseModel) -> date | None:
 
 
 def check_validate_period(h: Harness, type_name: str) -> None:
-    """``validate`` reports a closed accounting period as a ``period_closed`` problem."""
+    """``validate`` reports a closed accounting period as a ``period_closed`` problem.
+
+    Example:
+        ``MySuite`` is your :class:`ContractSuite` subclass (it needs its plugin):
+
+        >>> check_validate_period(MySuite().harness(), "TimeEntry")  # doctest: +SKIP
+    """
     refs = h.suite.prepare_refs(h, type_name)
     obj = h.suite.sample(type_name, 10, 1)
     day = _first_date(obj)
@@ -708,7 +760,13 @@ _ERRORS: dict[FaultKind, tuple[type[ErpsaError], ...]] = {
 
 
 def check_error_mapping(h: Harness, type_name: str) -> None:
-    """Every vendor failure surfaces as the matching class of :mod:`erpsa_sdk.errors`."""
+    """Every vendor failure surfaces as the matching class of :mod:`erpsa_sdk.errors`.
+
+    Example:
+        ``MySuite`` is your :class:`ContractSuite` subclass (it needs its plugin):
+
+        >>> check_error_mapping(MySuite().harness(), "Customer")  # doctest: +SKIP
+    """
     model = h.model(type_name)
     caps = h.caps(type_name)
     probe_key = EntityKey(
@@ -762,7 +820,13 @@ def check_error_mapping(h: Harness, type_name: str) -> None:
 
 def check_negative_control(h: Harness, type_name: str) -> None:
     """A naive writer (keyless create, blind retry after a lost answer) must leave a
-    duplicate wherever the capabilities say the vendor does not de-duplicate."""
+    duplicate wherever the capabilities say the vendor does not de-duplicate.
+
+    Example:
+        ``MySuite`` is your :class:`ContractSuite` subclass (it needs its plugin):
+
+        >>> check_negative_control(MySuite().harness(), "TimeEntry")  # doctest: +SKIP
+    """
     caps = h.caps(type_name)
     safety = caps.safety(WriteOperation.CREATE)
     if safety is WriteSafety.NATURAL_UPSERT:
@@ -805,7 +869,13 @@ def check_negative_control(h: Harness, type_name: str) -> None:
 
 def check_limits(h: Harness, *, threads: int = 16, calls: int = 10) -> None:
     """Many threads calling at once stay within the vendor's declared limits (no 429s from
-    the simulator's limit enforcement)."""
+    the simulator's limit enforcement).
+
+    Example:
+        ``MySuite`` is your :class:`ContractSuite` subclass (it needs its plugin):
+
+        >>> check_limits(MySuite().harness(), threads=16, calls=10)  # doctest: +SKIP
+    """
     caps = h.connector.capabilities
     readable = [n for n, c in caps.types.items() if c.read]
     writable = [n for n, c in caps.types.items() if c.write]

@@ -190,6 +190,15 @@ def serve(sim: Simulator, port: int = 0, *, host: str = "127.0.0.1") -> ServedSi
     """Serve ``sim`` on ``host:port`` (``0``: a free port) in a background thread.
 
     Only loopback addresses are accepted: simulators hold test credentials in the clear.
+
+    Example:
+        >>> from erpsa_sdk.testing.simulator import Simulator
+        >>> served = serve(Simulator(), 0)
+        >>> served.running
+        True
+        >>> served.stop()
+        >>> served.running
+        False
     """
     try:
         import uvicorn
