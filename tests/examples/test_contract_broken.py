@@ -7,7 +7,11 @@ check must raise ContractViolation with a message that names the problem.
 from __future__ import annotations
 
 import dataclasses
+import os
+import subprocess
+import sys
 from collections.abc import Iterator, Mapping
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -233,3 +237,49 @@ def test_ignoring_declared_limits_fails_the_limits_check() -> None:
 
 
 _ = SimError  # the deduping simulator answers like the real one otherwise
+
+
+def test_the_suite_as_pytest_reports_the_broken_simulator(tmp_path: Path) -> None:
+    """The same proof through pytest: the subclassed suite fails, naming the problem."""
+    module = tmp_path / "test_partner_contract.py"
+    module.write_text(
+        "import dataclasses\n"
+        "from acme_psa_erp import ACMEERP\n"
+        "from tests.examples._suites import AcmeErpSuite\n"
+        "from tests.examples.test_contract_broken import _deduping_sim\n\n"
+        "class TestDedupingSimulator(AcmeErpSuite):\n"
+        "    plugin = dataclasses.replace(ACMEERP, simulator_factory=_deduping_sim)\n",
+        encoding="utf-8",
+    )
+    root = Path(__file__).resolve().parents[2]
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(root), os.environ.get("PYTHONPATH", "")]),
+    }
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            str(module),
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "--rootdir",
+            str(tmp_path),
+            "-k",
+            "negative_control or write_edit_write",
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 1, result.stdout
+    assert "FAILED" in result.stdout
+    assert "test_negative_control_naive_writer_duplicates[TimeEntry]" in result.stdout
+    assert "de-duplicates silently" in result.stdout
+    # Project, TimeEntry and Expense creates do not de-duplicate; write-edit-write still passes.
+    assert "3 failed, 8 passed" in result.stdout
