@@ -673,17 +673,18 @@ class DeadLetterQueue:
         views = [self._view(r) for r in rows]
         if status is None or DeadLetterStatus(status) is not DeadLetterStatus.OPEN:
             return views
-        folded: dict[tuple[str, str], DeadLetterView] = {}
+        folded: dict[tuple[str, str | int], DeadLetterView] = {}
         for view in views:  # oldest first
-            earlier = folded.get((view.entity_key, view.reason))
+            # A letter without an EntityKey ("-") is a record of its own, never a repeat.
+            key = (view.entity_key, view.reason if view.entity_key != "-" else view.id)
+            earlier = folded.pop(key, None)
             if earlier is not None:
                 view = replace(
                     view,
                     first_seen=earlier.first_seen,
                     attempts=view.attempts + earlier.attempts,
                 )
-                del folded[(view.entity_key, view.reason)]
-            folded[(view.entity_key, view.reason)] = view
+            folded[key] = view
         return sorted(folded.values(), key=lambda v: v.id)
 
     def close_older(self, letter: DeadLetterView, status: DeadLetterStatus) -> int:

@@ -125,6 +125,15 @@ def test_queue_state_attempts_and_first_last_seen(any_store: Any) -> None:
         queue.get(99)
 
 
+def test_letters_without_an_entity_key_are_never_folded_together(any_store: Any) -> None:
+    store = any_store
+    lease = store.acquire_lease("p", holder="me", ttl=30)
+    unidentified = tuple(DeadLetter("p", "-", "no_source_ref", payload={"n": n}) for n in range(3))
+    store.commit_batch(lease, BatchCommit("p", "Expense", None, "erp:t", dead_letters=unidentified))
+    letters = DeadLetterQueue(store, "p").letters()
+    assert [(d.payload, d.attempts) for d in letters] == [({"n": n}, 1) for n in range(3)]
+
+
 # -- the runner's dead letters ------------------------------------------------------------------
 def test_unmapped_expense_category_is_one_dead_letter_and_the_rest_syncs(tmp_path: Path) -> None:
     env = AcmeEnv(tmp_path, config_text(types=EXPENSES))
