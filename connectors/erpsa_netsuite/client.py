@@ -25,7 +25,7 @@ import functools
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Generic, TypeVar, cast
 from urllib.parse import quote
 
@@ -62,6 +62,9 @@ from erpsa_sdk.models import SourceRef
 __all__ = ["AsyncNetSuite", "NetSuite", "Records", "bearer"]
 
 M = TypeVar("M", bound=BaseModel)
+
+#: The horizon of a look-up by id (far beyond any row's lastmodifieddate, in any time zone).
+_FAR_FUTURE = datetime(9000, 1, 1, tzinfo=UTC)
 
 #: Types whose mapping needs the account's currency list.
 _NEEDS_CURRENCIES = frozenset({"Customer", "LegalEntity", "Project", "Expense", "Invoice"})
@@ -180,6 +183,10 @@ class _Core:
         # Strictly after (since - 1 s, any id): every row modified at or after `since`.
         return {"after": [start, str(2**62)], "horizon": None}
 
+    def no_horizon(self) -> str:
+        # A keyset bound no row reaches: a look-up by id must not miss a row changed just now.
+        return format_timestamp(_FAR_FUTURE, self.mapping.timestamp_format, self.mapping.tz)
+
     def item_type(self, type_name: str) -> Any:
         spec = spec_for(type_name)
         reshape = functools.partial(self._reshape, type_name)
@@ -257,8 +264,14 @@ class Records(Generic[M]):
         return pager
 
     def get(self, record_id: str) -> M | None:
-        """The record with this internal id as a canonical object, or ``None``."""
-        found = list(self.list(where="id = ?", params=[str(record_id)]))
+        """The record with this internal id as a canonical object, or ``None``.
+
+        Unlike a keyset walk, ``get`` has no horizon: a record changed a moment ago (within
+        the walk's ``lag``) is found too.
+        """
+        core = self._client.core
+        unbounded = {"after": None, "horizon": core.no_horizon()}
+        found = list(self.list(since=unbounded, where="id = ?", params=[str(record_id)]))
         if not found:
             return None
         item = found[0]
@@ -500,6 +513,31 @@ class AsyncRecords(Generic[M]):
             source_ref=core.source_ref,
         )
         return pager
+
+    async def get(self, record_id: str) -> M | None:
+        """Like :meth:`Records.get`: the record with this internal id, or ``None``.
+
+        Examples:
+            >>> import asyncio, httpx2
+            >>> from erpsa_netsuite.simulator import NetSuiteSimulator
+            >>> sim = NetSuiteSimulator(seed=1)
+            >>> async def main():
+            ...     async with AsyncNetSuite(sim.config.account_id, auth=bearer(sim.static_token),
+            ...                              transport=httpx2.MockTransport(sim)) as ns:
+            ...         return await ns.legal_entities.get("2")
+            >>> asyncio.run(main()).name
+            'Acme UK'
+        """
+        core = self._client.core
+        unbounded = {"after": None, "horizon": core.no_horizon()}
+        pager = await self.list(since=unbounded, where="id = ?", params=[str(record_id)])
+        found = [item async for item in pager]
+        if not found:
+            return None
+        item = found[0]
+        if not isinstance(item, self.spec.model):
+            raise ResponseFormatError(f"{self.type_name} {record_id} cannot be mapped: {item!r}")
+        return cast(M, item)
 
 
 class AsyncNetSuite:

@@ -10,7 +10,7 @@ import pytest
 
 from erpsa_netsuite import AsyncNetSuite, NetSuite, bearer
 from erpsa_netsuite.client import record_path
-from erpsa_netsuite.simulator import NetSuiteSimulator
+from erpsa_netsuite.simulator import NetSuiteSimulator, SimConfig
 from erpsa_sdk.clock import SimClock
 from erpsa_sdk.errors import ConfigurationError, ResponseFormatError
 from erpsa_sdk.models import Project, Rejected
@@ -67,6 +67,41 @@ def test_records_get_by_internal_id(sim: NetSuiteSimulator) -> None:
     assert project.customer_key == "2"
     assert project.currency == "GBP"
     assert ns.projects.get("999") is None
+
+
+@pytest.mark.parametrize("timezone", ["UTC", "Pacific/Auckland", "America/Los_Angeles"])
+def test_get_finds_a_record_changed_a_moment_ago(timezone: str) -> None:
+    # A keyset walk stops `lag` seconds before now; a look-up by id must not.
+    from erpsa_netsuite import TenantMapping
+
+    # The user's time zone preference, which SuiteQL renders timestamps in, set on both sides.
+    config = SimConfig(timezone=timezone)
+    sim = NetSuiteSimulator(seed=1, clock=SimClock(autojump=True), config=config)
+    ns = _ns(sim, mapping=TenantMapping(account_id=sim.tenant, timezone=timezone))
+    body = {"companyName": "Fresh Co", "subsidiary": {"id": "1"}, "currency": {"id": "1"}}
+    rid = ns.put_by_external_id("customer", "fresh-1", body)
+    found = ns.customers.get(rid)
+    assert found is not None
+    assert found.name == "Fresh Co"
+    ns.patch_record("customer", rid, {"companyName": "Fresher Co"})
+    again = ns.customers.get(rid)
+    assert again is not None
+    assert again.name == "Fresher Co"
+    assert [c.name for c in ns.customers.list() if c.key == rid] == []  # inside the lag
+
+    async def async_get() -> object:
+        async with AsyncNetSuite(
+            sim.tenant,
+            auth=bearer(sim.api_token),
+            mapping=TenantMapping(account_id=sim.tenant, timezone=timezone),
+            transport=httpx2.MockTransport(sim),
+            clock=sim.clock,
+        ) as ans:
+            assert await ans.customers.get("999999") is None
+            return await ans.customers.get(rid)
+
+    found_async = asyncio.run(async_get())
+    assert found_async == again
 
 
 def test_since_must_be_aware_or_a_cursor(sim: NetSuiteSimulator) -> None:
