@@ -109,18 +109,27 @@ def parse_records_json(
 ) -> list[M | Rejected]:
     """Like :func:`parse_records` for a JSON array: one ``validate_json`` on the fast path.
 
-    The JSON is decoded a second time only when some record fails, and only locally.
+    The JSON is decoded a second time only when some record fails, and only locally. Data
+    that is not a JSON array (or not JSON at all) raises pydantic's ``ValidationError``.
 
     Examples:
         >>> from erpsa_sdk.models import Customer
         >>> parse_records_json(Customer, b'[{"key": "c1", "name": "Acme"}]')[0].name
         'Acme'
+        >>> parse_records_json(Customer, b'[{"key": ')  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        pydantic_core._pydantic_core.ValidationError: 1 validation error for list[...]
+        ...
     """
     context = _context(extension_schema)
     try:
         return list(_list_adapter(model).validate_json(data, context=context))
     except ValidationError:
-        decoded = json.loads(data)
+        try:
+            decoded = json.loads(data)
+        except ValueError:
+            decoded = None  # not JSON: the ValidationError being handled says where
         if not isinstance(decoded, list):
             raise
         return _one_by_one(model, decoded, context)

@@ -5,8 +5,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from pydantic import ValidationError
 
 from erpsa_sdk.models import (
     ExtensionField,
@@ -105,3 +107,9 @@ def test_nothing_is_lost_and_only_bad_records_are_rejected(
     for i, o in enumerate(out):
         if isinstance(o, Rejected):
             assert o.raw == raw[i]
+
+
+def test_data_that_is_not_a_json_array_raises_a_validation_error() -> None:
+    for data in (b'[{"key": ', b'{"key": "c1"}', b"not json"):
+        with pytest.raises(ValidationError):
+            parse_records_json(TimeEntry, data)
