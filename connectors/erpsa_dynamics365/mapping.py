@@ -485,9 +485,18 @@ def _ref_id(refs: Mapping[str, SourceRef], field_name: str, *, required: bool) -
     return ref.id
 
 
-def _amount(money: Money, rounding: str) -> float | str:
+def _amount(money: Money, rounding: str) -> float:
     # Dataverse money columns are JSON numbers; quantize first so no binary noise is sent.
-    return float(quantize_amount(money.amount, money.currency, rounding=rounding))
+    exact = quantize_amount(money.amount, money.currency, rounding=rounding)
+    number = float(exact)
+    # Past about 15 significant digits a JSON number is no longer the amount: refuse it
+    # rather than send a neighbouring one.
+    if Decimal(repr(number)) != exact:
+        raise ValidationFailed(
+            f"{exact} {money.currency} cannot be sent exactly as a JSON number",
+            vendor_code="AMOUNT_NOT_EXACT",
+        )
+    return number
 
 
 def to_row(

@@ -210,3 +210,21 @@ def test_fractional_hours_that_are_not_whole_minutes_are_rejected() -> None:
     }
     with pytest.raises(ValueError, match="whole number of minutes"):
         from_row("ProjectTask", row, TenantMapping(), tenant="o")
+
+
+@pytest.mark.parametrize("amount", ["99999999999999.99", "123456789012345.63"])
+def test_an_amount_a_json_number_cannot_hold_exactly_is_refused(amount: str) -> None:
+    # Sending float(amount) would write a neighbouring amount (…99.98) without a word.
+    m = TenantMapping(currencies={"c": "USD"}, expense_categories={"k": "Travel"})
+    exp = Expense(
+        key="e",
+        resource_key="r",
+        project_key="p",
+        expense_date=date(2026, 1, 1),
+        category="Travel",
+        amount=Money(amount, "USD"),
+    )
+    with pytest.raises(ValidationFailed, match="cannot be sent exactly"):
+        to_row(exp, REFS, m)
+    fits = exp.model_copy(update={"amount": Money("9999999999999.99", "USD")})
+    assert Decimal(repr(to_row(fits, REFS, m)["msdyn_amount"])) == Decimal("9999999999999.99")
