@@ -184,7 +184,9 @@ class Pipeline:
         ...              types=[Invoice, Customer, Project])
         >>> p.target_connection, [t.__name__ for t in p.types]
         ('netsuite:TSTDRV1', ['Customer', 'Project', 'Invoice'])
-    """
+        >>> p
+        Pipeline('kantata->netsuite', kantata:acme -> netsuite:TSTDRV1, namespace='acme-prod', types=[Customer, Project, Invoice])
+    """  # noqa: E501
 
     name: str
     source: Connector
@@ -234,6 +236,13 @@ class Pipeline:
             return model in self.keep_payload_for
         caps = self.target.capabilities.of(model)
         return caps.posting and caps.reverse
+
+    def __repr__(self) -> str:
+        types = ", ".join(t.__name__ for t in self.types)
+        return (
+            f"Pipeline({self.name!r}, {self._source_connection} -> {self._connection}, "
+            f"namespace={self.namespace!r}, types=[{types}])"
+        )
 
     def describe(self) -> dict[str, Any]:
         """A JSON-able summary (for logs and run history).

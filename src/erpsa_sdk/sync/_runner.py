@@ -286,7 +286,9 @@ class SyncRunner:
         >>> pipeline = Pipeline("crm->erp", source=Crm(), target=Erp(), namespace="demo",
         ...                     types=[Customer])
         >>> store = SQLiteStateStore(":memory:")
-        >>> runner = SyncRunner(pipeline, store=store, handle_signals=False)
+        >>> runner = SyncRunner(pipeline, store=store, handle_signals=False, holder="worker-1")
+        >>> runner
+        SyncRunner(Pipeline('crm->erp', crm:t1 -> erp:e1, namespace='demo', types=[Customer]), store=SQLiteStateStore(':memory:'), workers=8, holder='worker-1')
         >>> report = runner.run_once()
         >>> report.status.value, report.counts["created"]
         ('completed', 1)
@@ -297,7 +299,7 @@ class SyncRunner:
         >>> runner.on_progress = lambda progress: runner.stop()  # stop after the first batch
         >>> runner.run_once().status.value
         'stopped'
-    """
+    """  # noqa: E501
 
     def __init__(
         self,
@@ -335,6 +337,12 @@ class SyncRunner:
         self._target = pipeline.target_connection
         self._target_system = pipeline.target.name
         self._source_system = pipeline.source_connection
+
+    def __repr__(self) -> str:
+        return (
+            f"SyncRunner({self.pipeline!r}, store={self.store!r}, workers={self.workers}, "
+            f"holder={self.holder!r})"
+        )
 
     # -- public ------------------------------------------------------------------------------
     def stop(self) -> None:
