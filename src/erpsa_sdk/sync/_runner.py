@@ -808,7 +808,7 @@ class SyncRunner:
         if problem is not None:
             run.count("dead_lettered")
             batch.dead_letters.append(
-                DeadLetter(self.pipeline.name, key, problem, owner="pmo", payload=_json(obj))
+                DeadLetter(self.pipeline.name, key, problem, payload=_json(obj))
             )
             return
         wk = WriteKey(entity_key=ek, version=str(version), operation=WriteOperation.UPSERT)
@@ -1073,7 +1073,6 @@ class SyncRunner:
                     version,
                     "upsert",
                     validation_failed(*(p.code for p in problems)),
-                    "pmo",
                     obj,
                     "; ".join(p.message for p in problems),
                 )
@@ -1092,7 +1091,6 @@ class SyncRunner:
                 version,
                 "upsert",
                 vendor_rejected(exc),
-                "it",
                 obj,
                 str(exc),
             )
@@ -1229,10 +1227,10 @@ class SyncRunner:
         version: SourceVersion,
         operation: str,
         reason: str,
-        owner: str,
         obj: Any,
         error: str,
     ) -> _JobResult:
+        owner = self.policy.owner_for(reason)  # the configured rules decide, never the call site
         self.store.record_write(
             run.lease,
             self._entry(wk, ek, operation, version, LedgerStatus.PARKED, detail=reason),
@@ -1240,7 +1238,7 @@ class SyncRunner:
                 self.pipeline.name,
                 ek.canonical,
                 reason,
-                owner=self.policy.owner_for(reason),
+                owner=owner,
                 payload=_json(obj) if isinstance(obj, BaseModel) else obj,
                 error=error[:2000],
                 write_key=str(wk),
@@ -1280,7 +1278,6 @@ class SyncRunner:
             version,
             wk.operation.value,
             "posted_record_changed",
-            "finance",
             obj if obj is not None else {"entity_key": ek.canonical},
             str(exc),
         )
@@ -1331,7 +1328,6 @@ class SyncRunner:
                 version,
                 "delete",
                 "delete_unsupported",
-                "it",
                 {"entity_key": key},
                 "target cannot delete this type",
             )
@@ -1359,7 +1355,6 @@ class SyncRunner:
                 version,
                 "delete",
                 f"delete_refused:{type(exc).__name__}",
-                "it",
                 {"entity_key": key},
                 str(exc),
             )
