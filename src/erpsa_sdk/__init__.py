@@ -70,19 +70,46 @@ _LAZY: dict[str, str] = {
     # events
     "BusinessEvent": "erpsa_sdk.events",
     "EventType": "erpsa_sdk.events",
+    # runtime (connectors, runner, configuration)
+    "LeaseHeld": "erpsa_sdk.errors",
+    "LeaseLost": "erpsa_sdk.errors",
+    "StateError": "erpsa_sdk.errors",
+    "SimClock": "erpsa_sdk.clock",
+    "ApiClient": "erpsa_sdk.http",
+    "AsyncApiClient": "erpsa_sdk.http",
+    "Connector": "erpsa_sdk.connector",
+    "ConnectorPlugin": "erpsa_sdk.connector",
+    "Capabilities": "erpsa_sdk.connector",
+    "TypeCapabilities": "erpsa_sdk.connector",
+    "WriteResult": "erpsa_sdk.connector",
+    "WriteOutcome": "erpsa_sdk.connector",
+    "Problem": "erpsa_sdk.connector",
+    "available_connectors": "erpsa_sdk.registry",
+    "connect": "erpsa_sdk.registry",
+    "SyncRunner": "erpsa_sdk.sync",
+    "Pipeline": "erpsa_sdk.sync",
+    "RunReport": "erpsa_sdk.sync",
+    "open_state_store": "erpsa_sdk.sync",
+    "load_config": "erpsa_sdk.mapping",
+    "build_runner": "erpsa_sdk.mapping",
     # transport
     "WriteSafety": "erpsa_sdk.http.safety",
 }
 
 __all__ = [
+    "ApiClient",
     "ApiError",
     "Assignment",
+    "AsyncApiClient",
     "AuthError",
     "BusinessEvent",
+    "Capabilities",
     "Clock",
     "ConfigurationError",
     "ConflictError",
     "ConnectError",
+    "Connector",
+    "ConnectorPlugin",
     "Contract",
     "CostCenter",
     "CurrencyMismatch",
@@ -97,11 +124,15 @@ __all__ = [
     "IndeterminateWrite",
     "Invoice",
     "InvoiceLine",
+    "LeaseHeld",
+    "LeaseLost",
     "LegalEntity",
     "Milestone",
     "Money",
     "NotFoundError",
+    "Pipeline",
     "PostedRecordError",
+    "Problem",
     "Project",
     "ProjectTask",
     "QuotaExhausted",
@@ -112,22 +143,47 @@ __all__ = [
     "Resource",
     "ResponseFormatError",
     "RevenueEvent",
+    "RunReport",
     "SecurityError",
     "ServerError",
+    "SimClock",
     "SourceRef",
+    "StateError",
+    "SyncRunner",
     "SystemClock",
     "TimeEntry",
     "Timeout",
     "TransportError",
+    "TypeCapabilities",
     "ValidationFailed",
     "WriteKey",
+    "WriteOutcome",
+    "WriteResult",
     "WriteSafety",
     "__version__",
+    "available_connectors",
+    "build_runner",
+    "connect",
+    "load_config",
+    "open_state_store",
     "parse_records",
 ]
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
-    from erpsa_sdk.clock import Clock, SystemClock
+    from erpsa_sdk.clock import (
+        Clock,
+        SimClock,
+        SystemClock,
+    )
+    from erpsa_sdk.connector import (
+        Capabilities,
+        Connector,
+        ConnectorPlugin,
+        Problem,
+        TypeCapabilities,
+        WriteOutcome,
+        WriteResult,
+    )
     from erpsa_sdk.errors import (
         ApiError,
         AuthError,
@@ -137,6 +193,8 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
         ErpsaError,
         ForbiddenError,
         IndeterminateWrite,
+        LeaseHeld,
+        LeaseLost,
         NotFoundError,
         PostedRecordError,
         QuotaExhausted,
@@ -144,12 +202,26 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
         ResponseFormatError,
         SecurityError,
         ServerError,
+        StateError,
         Timeout,
         TransportError,
         ValidationFailed,
     )
-    from erpsa_sdk.events import BusinessEvent, EventType
-    from erpsa_sdk.http.safety import WriteSafety
+    from erpsa_sdk.events import (
+        BusinessEvent,
+        EventType,
+    )
+    from erpsa_sdk.http import (
+        ApiClient,
+        AsyncApiClient,
+    )
+    from erpsa_sdk.http.safety import (
+        WriteSafety,
+    )
+    from erpsa_sdk.mapping import (
+        build_runner,
+        load_config,
+    )
     from erpsa_sdk.models import (
         Assignment,
         Contract,
@@ -176,6 +248,16 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
         TimeEntry,
         WriteKey,
         parse_records,
+    )
+    from erpsa_sdk.registry import (
+        available_connectors,
+        connect,
+    )
+    from erpsa_sdk.sync import (
+        Pipeline,
+        RunReport,
+        SyncRunner,
+        open_state_store,
     )
 
 
