@@ -127,9 +127,21 @@ CAPABILITIES = Capabilities(
                 "assignment_key": "optional",
                 "timesheet_key": "optional",
             },
+            # The runner reports a dropped reference under its Dataverse column name.
+            field_names={
+                "resource_key": "msdyn_bookableresource",
+                "project_key": "msdyn_project",
+                "task_key": "msdyn_projecttask",
+            },
         ),
         "Expense": _write(
-            posting=True, references={"resource_key": "match", "task_key": "optional"}
+            posting=True,
+            references={"resource_key": "match", "task_key": "optional"},
+            field_names={
+                "resource_key": "msdyn_bookableresource",
+                "project_key": "msdyn_project",
+                "task_key": "msdyn_projecttask",
+            },
         ),
         "Invoice": _read(),
     },

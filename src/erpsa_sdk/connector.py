@@ -158,6 +158,9 @@ class TypeCapabilities(BaseModel):
             ``create`` and ``update`` when one vendor call does both.
         references: for each reference field whose target type this connector cannot write,
             whether it is left empty (``optional``) or matched against existing records.
+        field_names: the vendor's name for a canonical field (``task_key`` ->
+            ``msdyn_projecttask``), so reports speak the target's language; see
+            :meth:`field_name`.
         natural_keys: the fields :meth:`Connector.match` accepts for this type.
 
     Example:
@@ -182,6 +185,17 @@ class TypeCapabilities(BaseModel):
     write_safety: dict[WriteOperation, WriteSafety] = Field(default_factory=dict)
     references: dict[str, ReferenceRule] = Field(default_factory=dict)
     natural_keys: tuple[str, ...] = ()
+    field_names: dict[str, str] = Field(default_factory=dict)
+
+    def field_name(self, field: str) -> str:
+        """The target's name for a canonical field, or the canonical name when none is declared.
+
+        Examples:
+            >>> caps = TypeCapabilities(field_names={"task_key": "msdyn_projecttask"})
+            >>> caps.field_name("task_key"), caps.field_name("resource_key")
+            ('msdyn_projecttask', 'resource_key')
+        """
+        return self.field_names.get(field, field)
 
     @model_validator(mode="after")
     def _consistent(self) -> TypeCapabilities:

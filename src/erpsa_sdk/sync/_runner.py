@@ -150,7 +150,7 @@ class RunReport:
     Counters include ``read``, ``created``, ``updated``, ``unchanged``, ``upserted``,
     ``superseded``, ``deleted``, ``not_found``, ``reversed``, ``parked``, ``waiting``,
     ``dead_lettered``, ``rejected``, ``lookups``, ``indeterminate`` and
-    ``reference_dropped:<field>``.
+    ``reference_dropped:<field>`` (the target's name for the field, when it declares one).
 
     Examples:
         >>> report = RunReport("run-1", "c-1", "p", RunStatus.COMPLETED, {"created": 2})
@@ -931,9 +931,11 @@ class SyncRunner:
                 or ReferenceRule.OPTIONAL
             )
             if rule is ReferenceRule.OPTIONAL:
-                run.count(f"reference_dropped:{name}")
+                # Named the way the target names it, so the report reads like the vendor's UI.
+                label = target.capabilities.of(model).field_name(name)
+                run.count(f"reference_dropped:{label}")
                 run.note(
-                    f"reference_dropped:{name}: {target.name!r} cannot write "
+                    f"reference_dropped:{label}: {target.name!r} cannot write "
                     f"{ref_model.__name__}; {model.__name__}.{name} is written empty"
                 )
                 continue

@@ -1,9 +1,9 @@
 """End to end: AcmePSA (example plugin) -> Dynamics 365 through the SyncRunner.
 
 Time entries whose PSA task cannot be written to Dataverse (tasks are schedule entities) land
-without the task and are counted as ``reference_dropped:task_key`` (the runner names the
-canonical field; the Dataverse column is ``msdyn_projecttask``), noted once per run; none
-waits or is dead-lettered for it. Bookable resources are matched by e-mail and name.
+without the task and are counted as ``reference_dropped:msdyn_projecttask`` (the runner uses
+the name the connector declares for ``task_key``), noted once per run; none waits or is
+dead-lettered for it. Bookable resources are matched by e-mail and name.
 """
 
 from __future__ import annotations
@@ -67,8 +67,8 @@ def test_time_entries_land_without_their_task_counted_once_per_run(wired: Any) -
     assert report.status is RunStatus.COMPLETED, report.error
     with_task = [r for r in psa_sim.admin.rows("time_entries") if r["data"].get("task_id")]
     assert with_task, "the PSA seed must hold time entries with tasks"
-    assert report.counts["reference_dropped:task_key"] == len(with_task)
-    notes = [n for n in report.notes if n.startswith("reference_dropped:task_key")]
+    assert report.counts["reference_dropped:msdyn_projecttask"] == len(with_task)
+    notes = [n for n in report.notes if n.startswith("reference_dropped:msdyn_projecttask")]
     assert len(notes) == 1
     assert not report.counts.get("waiting")
     assert not report.counts.get("dead_lettered"), report.counts
