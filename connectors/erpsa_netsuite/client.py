@@ -118,6 +118,8 @@ class _Offset:
     def step(self, cursor: Cursor, page: Any, *, page_url: str = "") -> Step:
         if not isinstance(page, Mapping) or not isinstance(page.get("items"), list):
             raise ResponseFormatError("SuiteQL page has no items list")
+        if not all(isinstance(row, Mapping) for row in page["items"]):
+            raise ResponseFormatError("SuiteQL page has an item that is not an object")
         items = [{k: v for k, v in row.items() if k != "links"} for row in page["items"]]
         more = page.get("hasMore") is True
         return Step(items, {"offset": int(cursor.get("offset", 0)) + self.limit}, more)
@@ -182,6 +184,15 @@ class _Core:
         )
         # Strictly after (since - 1 s, any id): every row modified at or after `since`.
         return {"after": [start, str(2**62)], "horizon": None}
+
+    def single(self, type_name: str, record_id: str, found: Sequence[Any]) -> Any:
+        # What a look-up by id read: nothing, or one canonical object (a Rejected is an error).
+        if not found:
+            return None
+        item = found[0]
+        if not isinstance(item, spec_for(type_name).model):
+            raise ResponseFormatError(f"{type_name} {record_id} cannot be mapped: {item!r}")
+        return item
 
     def no_horizon(self) -> str:
         # A keyset bound no row reaches: a look-up by id must not miss a row changed just now.
@@ -272,12 +283,7 @@ class Records(Generic[M]):
         core = self._client.core
         unbounded = {"after": None, "horizon": core.no_horizon()}
         found = list(self.list(since=unbounded, where="id = ?", params=[str(record_id)]))
-        if not found:
-            return None
-        item = found[0]
-        if not isinstance(item, self.spec.model):
-            raise ResponseFormatError(f"{self.type_name} {record_id} cannot be mapped: {item!r}")
-        return cast(M, item)
+        return cast("M | None", core.single(self.type_name, record_id, found))
 
     def __repr__(self) -> str:
         return f"<Records {self.type_name} ({self.spec.record}) of {self._client.core.tenant}>"
@@ -532,12 +538,7 @@ class AsyncRecords(Generic[M]):
         unbounded = {"after": None, "horizon": core.no_horizon()}
         pager = await self.list(since=unbounded, where="id = ?", params=[str(record_id)])
         found = [item async for item in pager]
-        if not found:
-            return None
-        item = found[0]
-        if not isinstance(item, self.spec.model):
-            raise ResponseFormatError(f"{self.type_name} {record_id} cannot be mapped: {item!r}")
-        return cast(M, item)
+        return cast("M | None", core.single(self.type_name, record_id, found))
 
 
 class AsyncNetSuite:
