@@ -33,7 +33,7 @@ from erpsa_kantata.resources import ResourceSpec, parse_envelope, parse_error, s
 from erpsa_sdk.auth import StaticBearerAuth
 from erpsa_sdk.clock import Clock
 from erpsa_sdk.connector import Deletion
-from erpsa_sdk.errors import NotFoundError, ServerError, Timeout
+from erpsa_sdk.errors import NotFoundError, ResponseFormatError, ServerError, Timeout
 from erpsa_sdk.http import (
     ApiClient,
     AsyncApiClient,
@@ -178,6 +178,17 @@ def _page(number: int, items: list[Any], cursor: dict[str, Any] | None) -> Page[
     return Page(
         number=number, items=items, raw_count=len(items), rejected=rejected, cursor=cursor or {}
     )
+
+
+def _first_match(
+    records: Sequence[Mapping[str, Any]], *, subject: bool
+) -> tuple[Mapping[str, Any], str | None]:
+    """The lowest-id record of a look-up answer and, for references, its subject id."""
+    try:
+        first = min(records, key=lambda r: int(r["id"]))
+        return first, (str(first["subject_id"]) if subject else None)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ResponseFormatError(f"a look-up answer without a usable id: {exc!r}") from exc
 
 
 def _flat(item: Any) -> dict[str, Any]:
@@ -550,12 +561,12 @@ class Kantata:
         records = env.records()
         if not records:
             return None
-        if path == spec.collection:
-            return dict(min(records, key=lambda r: int(r["id"])))
-        ref = min(records, key=lambda r: int(r["id"]))
+        first, subject = _first_match(records, subject=path != spec.collection)
+        if subject is None:
+            return dict(first)
         try:
             # With the read's side-loads, so list foreign keys (workspace_group_ids) compare.
-            return self.get(spec.collection, str(ref["subject_id"]), include=spec.includes)
+            return self.get(spec.collection, subject, include=spec.includes)
         except NotFoundError:
             return None
 
@@ -779,11 +790,11 @@ class AsyncKantata:
         records = env.records()
         if not records:
             return None
-        if path == spec.collection:
-            return dict(min(records, key=lambda r: int(r["id"])))
-        ref = min(records, key=lambda r: int(r["id"]))
+        first, subject = _first_match(records, subject=path != spec.collection)
+        if subject is None:
+            return dict(first)
         try:
-            return await self.get(spec.collection, str(ref["subject_id"]), include=spec.includes)
+            return await self.get(spec.collection, subject, include=spec.includes)
         except NotFoundError:
             return None
 
