@@ -638,10 +638,14 @@ class SqlStateStore:
     @staticmethod
     def _put_crosswalk(tx: _Tx, row: CrosswalkEntry) -> None:
         values = (row.object_type, row.record_id, row.generation, int(row.removed))
+        # The generation is the last enumeration that saw the row: it only moves forward. A
+        # write outside the enumeration (a waiting record, the incremental stream beside a
+        # scan) must not undo a mark, or closing that enumeration deletes a live record.
         updated = tx.x(
-            "UPDATE {crosswalk} SET object_type = ?, record_id = ?, generation = ?, removed = ? "
+            "UPDATE {crosswalk} SET object_type = ?, record_id = ?, "
+            "generation = CASE WHEN ? > generation THEN ? ELSE generation END, removed = ? "
             "WHERE system = ? AND entity_key = ?",
-            (*values, row.system, row.entity_key),
+            (*values[:3], row.generation, *values[3:], row.system, row.entity_key),
         )
         if not updated:
             tx.x(

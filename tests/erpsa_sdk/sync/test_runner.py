@@ -554,3 +554,28 @@ def test_completed_runs_keep_state_bounded(
     assert head_entry.write_key == head.write_key
     assert store.lineage(key) == []  # older than the retention
     assert target_of(target, Customer, "C0").values["name"] == "edit 2"
+
+
+def test_a_waiting_record_written_mid_enumeration_is_not_taken_for_deleted(
+    store: SQLiteStateStore, target: FakeTarget
+) -> None:
+    # A full-scan source: deletions are what a complete enumeration did not see. A record
+    # that waited for its customer is written at the start of a run whose enumeration resumes
+    # past the page it was seen on; that write must not undo the enumeration's mark.
+    source = FakeSource(deletions=DeletionMode.FULL_SCAN_ONLY, incremental=False)
+    source.put(Customer, "C0", name="Customer 0", currency="USD")
+    source.put(Project, "P1", name="Waits", currency="USD", customer_key="C9")
+    for n in range(2, 7):
+        source.put(Project, f"P{n}", name=f"Project {n}", currency="USD", customer_key="C0")
+    types = (Customer, Project)
+    first = make_runner(source, target, store, types=types).run_once()
+    assert first.counts["waiting"] == 1
+    runner = make_runner(source, target, store, types=types)
+    runner.on_progress = lambda progress: runner.stop() if progress.step == "Project" else None
+    assert runner.run_once().status is RunStatus.STOPPED  # P1 seen again, enumeration cut
+    source.put(Customer, "C9", name="Customer 9", currency="USD")  # the reference arrives
+    resumed = make_runner(source, target, store, types=types).run_once()
+    assert resumed.status is RunStatus.COMPLETED, resumed.error
+    assert target_of(target, Project, "P1") is not None
+    assert resumed.counts.get("deleted", 0) == 0
+    assert not target.deleted
