@@ -363,6 +363,7 @@ class _LookupCache:
     def __init__(self) -> None:
         self.values: dict[Hashable, Any] = {}
         self.lock = threading.Lock()
+        self.computing: dict[Hashable, threading.Lock] = {}  # one per key: single flight
         self.hits = 0
 
 
@@ -399,9 +400,18 @@ def cached_lookup(key: Hashable, compute: Callable[[], T]) -> T:
         if key in cache.values:
             cache.hits += 1
             return cast(T, cache.values[key])
-    value = compute()  # outside the lock: look-ups are network calls
-    with cache.lock:
-        return cast(T, cache.values.setdefault(key, value))
+        key_lock = cache.computing.setdefault(key, threading.Lock())
+    # Writer threads asking for the same key wait for the one computing it (other keys go
+    # on in parallel: look-ups are network calls, never made under the cache's own lock).
+    with key_lock:
+        with cache.lock:
+            if key in cache.values:
+                cache.hits += 1
+                return cast(T, cache.values[key])
+        value = compute()
+        with cache.lock:
+            cache.values[key] = value
+        return value
 
 
 @contextmanager

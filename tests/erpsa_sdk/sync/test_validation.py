@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextvars
+import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -121,6 +124,33 @@ def test_validation_lookups_are_cached_for_the_run(tmp_path: Path) -> None:
     runner2.pipeline.target._client.request = request  # type: ignore[attr-defined]
     assert runner2.run_once().ok
     assert {d.reason for d in env.letters()} == {"validation_failed:period_closed"}
+
+
+def test_threads_asking_for_one_lookup_together_compute_it_once() -> None:
+    calls: list[int] = []
+    start = threading.Barrier(8)
+
+    def period_status() -> str:
+        calls.append(1)
+        time.sleep(0.01)  # a network call: long enough for the others to ask meanwhile
+        return "open"
+
+    def ask(results: list[str]) -> None:
+        start.wait()
+        results.append(cached_lookup(("acmeerp", "period", "2026-11"), period_status))
+
+    results: list[str] = []
+    with lookup_scope():
+        context = contextvars.copy_context()
+        threads = [
+            threading.Thread(target=context.copy().run, args=(ask, results)) for _ in range(8)
+        ]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    assert results == ["open"] * 8
+    assert len(calls) == 1
 
 
 def test_cached_lookup_outside_a_run_always_computes() -> None:
