@@ -231,11 +231,20 @@ class InProcessBackend:
             for spec in specs:
                 if spec.kind == "concurrency" and spec.key in self._keys:
                     self._keys[spec.key].leases.pop(member, None)
+            self._drop_dead_listeners()
             listeners = list(self._listeners)
         for ref in listeners:
             callback = ref() if isinstance(ref, weakref.WeakMethod) else ref
             if callback is not None:
                 callback()
+
+    def _drop_dead_listeners(self) -> None:
+        # Governors come and go over one shared backend: forget those garbage-collected.
+        self._listeners = [
+            ref
+            for ref in self._listeners
+            if not isinstance(ref, weakref.WeakMethod) or ref() is not None
+        ]
 
     def block(self, block_key: str, *, until: float, now: float) -> None:
         """Refuse every admission under ``block_key`` until ``until``.
@@ -292,10 +301,11 @@ class InProcessBackend:
             ['released']
         """
         with self._lock:
+            self._drop_dead_listeners()
             if hasattr(callback, "__self__"):
                 self._listeners.append(weakref.WeakMethod(callback))
             else:
                 self._listeners.append(callback)
 
     def __repr__(self) -> str:
-        return f"InProcessBackend(keys={len(self._keys)})"
+        return f"InProcessBackend(keys={len(self._keys)}, listeners={len(self._listeners)})"

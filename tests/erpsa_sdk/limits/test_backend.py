@@ -92,3 +92,4 @@ def test_release_calls_subscribers_and_drops_dead_bound_methods() -> None:
     del listener
     backend.release([], now=0.0, member="x")
     assert calls == ["method", "function", "function"]
+    assert repr(backend) == "InProcessBackend(keys=0, listeners=1)"  # the dead one is gone
