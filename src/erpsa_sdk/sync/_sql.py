@@ -910,8 +910,10 @@ class SqlStateStore:
         cutoff = before.astimezone(UTC).isoformat(timespec="microseconds")
 
         def prune(tx: _Tx) -> int:
+            # Pending and parked writes are open work (a parked deletion is replayed from its
+            # ledger row, however long finance takes); only settled history goes.
             removed = tx.x(
-                "DELETE FROM {ledger} WHERE updated_at < ? AND status != 'pending' "
+                "DELETE FROM {ledger} WHERE updated_at < ? AND status NOT IN ('pending', 'parked') "
                 "AND NOT EXISTS (SELECT 1 FROM {ledger_heads} h WHERE h.target = {ledger}.target "
                 "AND h.write_key = {ledger}.write_key)",
                 (cutoff,),

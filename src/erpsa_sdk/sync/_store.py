@@ -193,7 +193,8 @@ class StateStore(Protocol):
     def prune(self, *, before: datetime, keep_runs: int = 100) -> int:
         """Drop settled ledger rows that are not heads, and lineage older than ``before``.
 
-        Returns the number of rows removed; heads, checkpoints and crosswalk rows stay.
+        Returns the number of rows removed; heads, pending and parked writes, checkpoints and
+        crosswalk rows stay.
         """
         ...
 

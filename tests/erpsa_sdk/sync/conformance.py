@@ -480,13 +480,14 @@ class StateStoreConformance:
         assert sorted(wins) == list(range(1, 61))
 
     # -- maintenance --------------------------------------------------------------------------
-    def test_prune_keeps_heads_pending_and_recent_rows(
+    def test_prune_keeps_heads_pending_parked_and_recent_rows(
         self, store: StateStore, clock: SimClock
     ) -> None:
         lease = store.acquire_lease("p", holder="a", ttl=3600)
         store.record_write(lease, entry("wk-1", LedgerStatus.CREATED, minutes=1))
         store.record_write(lease, entry("wk-2", LedgerStatus.UPDATED, minutes=2))
         store.begin_write(lease, entry("wk-3", LedgerStatus.PENDING, minutes=3))
+        store.record_write(lease, entry("wk-4", LedgerStatus.PARKED, minutes=4))
         for n in range(4):
             store.start_run(lease, RunRecord(f"run-{n}", "p", holder="a", status="done"))
             clock.advance(1)
@@ -495,5 +496,5 @@ class StateStoreConformance:
         removed = store.prune(before=clock.now() - timedelta(seconds=30), keep_runs=2)
         assert removed == 3
         keys = {e.write_key for e in store.ledger_entries(TARGET)}
-        assert keys == {"wk-2", "wk-3", "wk-9"}
+        assert keys == {"wk-2", "wk-3", "wk-4", "wk-9"}
         assert [r.run_id for r in store.runs("p")] == ["run-3", "run-2"]
