@@ -693,7 +693,7 @@ class SyncRunner:
             for item in items:
                 batch.items += 1
                 if isinstance(item, Rejected):
-                    self._rejected(run, model, item, batch, generation, mark)
+                    self._rejected(run, model, item, batch, generation, mark=mark, write=write)
                     continue
                 ek = self._key_for(item.source_refs[0], model) if item.source_refs else None
                 if ek is None:
@@ -726,19 +726,24 @@ class SyncRunner:
         item: Rejected,
         batch: _Batch,
         generation: int | None,
+        *,
         mark: bool,
+        write: bool,
     ) -> None:
-        run.count("rejected")
         ek = self._key_for(item.source_ref, model) if item.source_ref else None
-        batch.dead_letters.append(
-            DeadLetter(
-                self.pipeline.name,
-                ek.canonical if ek else "-",
-                INVALID_SOURCE_RECORD,
-                payload=item.raw,
-                error=str(item.errors)[:2000],
+        if write:
+            # A deletion scan (write=False) reads every record again on every run: the
+            # stream that writes dead-letters a rejected record, once per read of it.
+            run.count("rejected")
+            batch.dead_letters.append(
+                DeadLetter(
+                    self.pipeline.name,
+                    ek.canonical if ek else "-",
+                    INVALID_SOURCE_RECORD,
+                    payload=item.raw,
+                    error=str(item.errors)[:2000],
+                )
             )
-        )
         if ek is None:
             batch.unidentified_rejects += 1
         elif mark:

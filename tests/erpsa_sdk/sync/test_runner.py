@@ -15,7 +15,16 @@ from erpsa_sdk.clock import SimClock
 from erpsa_sdk.connector import DeletionMode
 from erpsa_sdk.correlation import CorrelationFilter
 from erpsa_sdk.errors import LeaseHeld, LeaseLost
-from erpsa_sdk.models import Customer, Invoice, Money, Project, ProjectTask, TimeEntry
+from erpsa_sdk.models import (
+    Customer,
+    Invoice,
+    Money,
+    Project,
+    ProjectTask,
+    Rejected,
+    SourceRef,
+    TimeEntry,
+)
 from erpsa_sdk.sync import (
     LedgerEntry,
     LedgerStatus,
@@ -579,3 +588,25 @@ def test_a_waiting_record_written_mid_enumeration_is_not_taken_for_deleted(
     assert target_of(target, Project, "P1") is not None
     assert resumed.counts.get("deleted", 0) == 0
     assert not target.deleted
+
+
+def test_a_deletion_scan_does_not_dead_letter_a_rejected_record_again(
+    store: SQLiteStateStore, target: FakeTarget
+) -> None:
+    class RejectingSource(FakeSource):
+        def obj(self, model: Any, source_id: str) -> Any:
+            if source_id != "C2":
+                return super().obj(model, source_id)
+            ref = SourceRef(system=self.name, tenant=self.tenant, id=source_id)
+            return Rejected(source_ref=ref, raw={"id": "C2"}, errors=[{"type": "missing"}])
+
+    source = RejectingSource(deletions=DeletionMode.FULL_SCAN_ONLY, incremental=True)
+    seed(source, customers=4)
+    for _ in range(2):  # each run reads incrementally, then scans everything for deletions
+        report = make_runner(source, target, store, types=(Customer,)).run_once()
+        assert report.status is RunStatus.COMPLETED, report.error
+    letters = store.dead_letters("psa->erp")
+    assert [(d.reason, d.entity_key.rsplit(":", 1)[1]) for d in letters] == [
+        ("invalid_source_record", "C2")
+    ]
+    assert len(target.records) == 3
