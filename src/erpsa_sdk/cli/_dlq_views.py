@@ -107,7 +107,9 @@ def letters_table(letters: Iterable[Any], *, title: str) -> Any:
     table = Table(title=title)
     for col in ("id", "status", "owner", "attempts", "reason", "project", "last seen",
                 "EntityKey"):  # fmt: skip
-        table.add_column(col, justify="right" if col in ("id", "attempts") else "left")
+        table.add_column(
+            col, justify="right" if col in ("id", "attempts") else "left", overflow="fold"
+        )
     for letter in letters:
         table.add_row(
             str(letter.id), letter.status.value, letter.owner, str(letter.attempts),

@@ -126,12 +126,15 @@ def diff_command(
         from rich.console import Console
         from rich.table import Table
 
-        table = Table(title=f"{a} vs {label_b}: {len(rows)} record(s) differ")
+        console = Console()
+        console.print(f"{a} vs {label_b}: {len(rows)} record(s) differ", soft_wrap=True)
+        table = Table()
         for col in ("kind", "type", "EntityKey", "fields (a -> b)"):
             table.add_column(col)
         for row in rows:
             fields = ", ".join(f"{k}: {x} -> {y}" for k, (x, y) in row.fields.items())
             table.add_row(row.kind, row.object_type, row.entity_key, fields)
-        Console().print(table)
+        if rows:
+            console.print(table)
     if rows:
         raise typer.Exit(EXIT_MISMATCH)

@@ -108,7 +108,7 @@ def status_command(
     table = Table(title="Pipelines")
     for col in ("pipeline", "last run", "finished", "synced", "parked", "dead letters by role",
                 "reconciliation"):  # fmt: skip
-        table.add_column(col)
+        table.add_column(col, overflow="fold")
     for r in rows:
         last = r["last_run"]
         rec = r["reconciliation"]
