@@ -87,7 +87,9 @@ __all__ = [
 ]
 
 _SAFE = WriteSafety.NATURAL_UPSERT
-_NATURAL = {"upsert": _SAFE, "delete": _SAFE}
+# Writes address the row by its UUIDv5 id; a keyless POST create is not de-duplicated by
+# Dataverse, so ``create`` is declared unsafe (the contract suite's negative control runs).
+_NATURAL = {"create": WriteSafety.UNSAFE, "upsert": _SAFE, "update": _SAFE, "delete": _SAFE}
 
 
 def _read(**kw: Any) -> TypeCapabilities:
