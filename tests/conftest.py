@@ -32,7 +32,9 @@ def require_service(name: str, host: str, port: int) -> None:
 def postgres_url() -> str:
     """A PostgreSQL URL on 127.0.0.1:5432 (user postgres, trust auth)."""
     require_service("PostgreSQL", "127.0.0.1", 5432)
-    return os.environ.get("ERPSA_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+    return os.environ.get(
+        "ERPSA_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
+    )
 
 
 @pytest.fixture
