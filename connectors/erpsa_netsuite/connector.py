@@ -465,6 +465,14 @@ class NetSuiteConnector(Connector):
         return problems
 
     def _closed_period(self, day: date, ledger: str) -> str | None:
+        # Inside a sync run every writer shares one answer per (ledger, day): a SuiteQL query
+        # per record would spend the account's shared concurrency on the same question.
+        from erpsa_sdk.sync.deadletters import cached_lookup
+
+        key = ("netsuite", self.settings.tenant, "closed_period", ledger, day.isoformat())
+        return cached_lookup(key, lambda: self._query_closed_period(day, ledger))
+
+    def _query_closed_period(self, day: date, ledger: str) -> str | None:
         lock = {"ar": "arlocked", "ap": "aplocked"}.get(ledger)
         cols = "id, periodname, closed, alllocked" + (f", {lock}" if lock else "")
         rows = self.client.suiteql(

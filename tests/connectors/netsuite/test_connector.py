@@ -426,3 +426,32 @@ def test_no_secret_reaches_logs_reprs_or_errors(
     texts.extend(r.getMessage() for r in caplog.records)
     for text in texts:
         assert_no_secrets(text, secrets)
+
+
+def test_validate_asks_for_a_period_once_per_run_and_every_time_outside_one() -> None:
+    from erpsa_sdk.sync.deadletters import lookup_scope
+
+    clock = SimClock(autojump=True)
+    sim = NetSuiteSimulator(seed=1, clock=clock)
+    queries: list[str] = []
+
+    def counting(request: httpx2.Request) -> httpx2.Response:
+        if request.url.path.endswith("/suiteql") and b"accountingperiod" in request.content:
+            queries.append(request.content.decode())
+        return sim(request)
+
+    conn = connector.create(
+        {"account_id": sim.tenant, "max_concurrency": 2, "token": sim.api_token},
+        transport=httpx2.MockTransport(counting),
+        clock=clock,
+    )
+    refs = _refs(conn)
+    entries = [_entry(i, day=date(2026, 5, 12 + i % 2)) for i in range(6)]
+    with lookup_scope():  # what the runner opens around a run's validate() calls
+        assert all(conn.validate(e, refs=refs) == [] for e in entries)
+    assert len(queries) == 2  # one per day, not one per entry
+    queries.clear()
+    sim.set_period(date(2026, 5, 1), "closed")
+    problems = [conn.validate(e, refs=refs) for e in entries]  # outside a run: always asked
+    assert len(queries) == 6
+    assert {p.code for ps in problems for p in ps} == {"period_closed"}
