@@ -175,6 +175,10 @@ _LOCKED = {
 }
 
 
+class _Missing(Exception):
+    """A look-up found nothing (raised so the per-run cache does not keep the answer)."""
+
+
 class Dynamics365Settings(ConnectorSettings):
     """One Dataverse environment connection (``ERPSA_DYNAMICS365_*`` variables or TOML).
 
@@ -635,6 +639,21 @@ class Dynamics365Connector(Connector):
             ref=self._ref(row_id) if deleted else None,
         )
 
+    def _exists(self, entity_set: str, row_id: str) -> bool:
+        # Inside a sync run a referenced row found once is found for every writer (one GET,
+        # not one per record); a missing one is asked again, it may be written later on.
+        from erpsa_sdk.sync.deadletters import cached_lookup
+
+        def found() -> bool:
+            if self.client.get(entity_set, row_id, select=("modifiedon",)) is None:
+                raise _Missing
+            return True
+
+        try:
+            return cached_lookup(("dynamics365", self.tenant, entity_set, row_id), found)
+        except _Missing:
+            return False
+
     def validate(self, obj: BaseModel, *, refs: Mapping[str, SourceRef]) -> list[Problem]:
         """Before sending: the type is writable, required references are resolved and exist,
         the currency, category and option values map.
@@ -680,7 +699,7 @@ class Dynamics365Connector(Connector):
         }
         for field_name, ref in refs.items():
             entity_set = targets.get(field_name)
-            if entity_set and self.client.get(entity_set, ref.id, select=("modifiedon",)) is None:
+            if entity_set and not self._exists(entity_set, ref.id):
                 problems.append(
                     Problem(
                         code=ProblemCode.REFERENCE_MISSING,

@@ -493,3 +493,40 @@ def test_settings_from_the_environment() -> None:
     assert s.share == 0.25
     assert s.extensions == {"Customer": {"tier": "fab_tier"}}
     assert "s3cr3t" not in repr(s)
+
+
+def test_validate_looks_up_each_reference_once_per_run() -> None:
+    from erpsa_sdk.sync.deadletters import lookup_scope
+
+    sim = _sim()
+    gets: list[str] = []
+
+    def counting(request: httpx2.Request) -> httpx2.Response:
+        if request.method == "GET" and "(" in request.url.path:  # a row by id
+            gets.append(request.url.path)
+        return sim(request)
+
+    conn = connector.create(
+        {"environment_url": sim.environment_url, "token": sim.api_token},
+        transport=httpx2.MockTransport(counting),
+        clock=sim.clock,
+    )
+    refs = _refs(conn)
+    ghost = {
+        **refs,
+        "project_key": SourceRef(
+            system="dynamics365", tenant="x", id="00000000-0000-0000-0000-00000000abcd"
+        ),
+    }
+    gets.clear()
+    with lookup_scope():  # what the runner opens around a run's validate() calls
+        assert all(conn.validate(_entry(i, task=None), refs=refs) == [] for i in range(5))
+        assert len(gets) == 2  # the resource and the project, once each
+        # A missing row is not remembered: it is asked again (it may be written later on).
+        for i in range(2):
+            problems = conn.validate(_entry(i, task=None), refs=ghost)
+            assert [p.field for p in problems] == ["project_key"]
+        assert len(gets) == 4
+    gets.clear()
+    assert conn.validate(_entry(9, task=None), refs=refs) == []  # outside a run: asked again
+    assert len(gets) == 2
