@@ -163,6 +163,8 @@ def seek_rows(env: Envelope) -> list[tuple[str, str]]:
     """
     rows = []
     for rec in env.records():
+        if not isinstance(rec, Mapping) or "id" not in rec:
+            raise ResponseFormatError("a listed record is not an object with an id")
         ts = rec.get("updated_at")
         if not isinstance(ts, str):
             raise ResponseFormatError(f"record {rec.get('id')!r} has no updated_at")
