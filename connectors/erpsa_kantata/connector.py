@@ -451,7 +451,7 @@ class KantataConnector(Connector):
                 )
                 return problems
             try:
-                workspace = self.client.get("workspaces", project.id)
+                workspace = self._workspace(project.id)
             except NotFoundError:
                 problems.append(
                     Problem(
@@ -472,6 +472,13 @@ class KantataConnector(Connector):
                         )
                     )
         return problems
+
+    def _workspace(self, workspace_id: str) -> Any:
+        # Inside a sync run one GET per workspace serves every writer (a 404 is not kept).
+        from erpsa_sdk.sync.deadletters import cached_lookup
+
+        key = ("kantata", self.settings.tenant, "workspace", workspace_id)
+        return cached_lookup(key, lambda: self.client.get("workspaces", workspace_id))
 
     def health(self) -> Health:
         """Reachable and authorised (one small request); never raises.

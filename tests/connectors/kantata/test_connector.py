@@ -293,6 +293,30 @@ def test_validate_finds_problems_before_sending() -> None:
     assert conn.validate(Resource(key="r", name="x"), refs={})[0].code == "unsupported_type"
 
 
+def test_validate_reads_each_workspace_once_per_run() -> None:
+    from erpsa_sdk.sync.deadletters import lookup_scope
+
+    sim = make_sim()
+    gets: list[str] = []
+
+    def counting(request: httpx2.Request) -> httpx2.Response:
+        if request.method == "GET" and "/workspaces" in request.url.path:
+            gets.append(str(request.url))
+        return sim(request)
+
+    conn = conn_for(sim, transport=httpx2.MockTransport(counting))
+    r = refs(sim)
+    ghost = {**r, "project_key": SourceRef(system="kantata", tenant="acme", id="999999")}
+    with lookup_scope():  # what the runner opens around a run's validate() calls
+        assert all(conn.validate(entry(i), refs=r) == [] for i in range(5))
+        assert len(gets) == 1
+        for _ in range(2):  # a missing workspace is not remembered: asked again
+            assert [p.code for p in conn.validate(entry(1), refs=ghost)] == ["reference_missing"]
+        assert len(gets) == 3
+    assert conn.validate(entry(1), refs=r) == []  # outside a run: asked again
+    assert len(gets) == 4
+
+
 def test_delete_twice_and_deletion_feed() -> None:
     sim = make_sim()
     conn = conn_for(sim)
