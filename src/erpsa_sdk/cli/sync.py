@@ -115,13 +115,13 @@ def run(
             typer.echo(f"cannot start: {exc.message}", err=True)
             raise typer.Exit(EXIT_FAILED) from None
         queue = DeadLetterQueue(runner.store, runner.pipeline.name)
-        before = queue.last_id()
         try:
             report = runner.run_once()
         except ErpsaError as exc:  # LeaseHeld / LeaseLost: another worker has the pipeline
             typer.echo(f"{runner.pipeline.name}: {exc.message}", err=True)
             raise typer.Exit(EXIT_FAILED) from None
-    letters = queue.since(before)
+    # Repeats update their letter rather than adding one: "this run" is its last_seen.
+    letters = queue.seen_in_run(report.run_id)
     typer.echo(f"{report.pipeline}: {report.status.value} - {_summary(report.counts)}")
     for note in report.notes:
         typer.echo(f"  note: {note}")

@@ -249,9 +249,9 @@ class SyncRunner:
         max_wait_runs: runs a record waits for a missing reference before it is parked.
         validate: call the target's ``validate()`` before each write.
         clock: time for lease checks and throttle waits (default: the store's clock).
-        retention: after a completed run, settled ledger rows (not heads) and lineage older
-            than this are pruned, and run history beyond the last 100 runs; ``None`` keeps
-            everything.
+        retention: after a completed run, settled ledger rows (not heads), lineage and
+            resolved or discarded dead letters older than this are pruned, and run history
+            beyond the last 100 runs; ``None`` keeps everything.
         policy: value maps, initial match and dead-letter owners (see
             :class:`~erpsa_sdk.sync.deadletters.RecordPolicy`; :mod:`erpsa_sdk.mapping` builds
             one from a pipeline configuration file).

@@ -743,17 +743,40 @@ class SqlStateStore:
 
     @staticmethod
     def _put_dead_letter(tx: _Tx, row: DeadLetter, now: str) -> None:
+        payload = _dump(row.payload)
+        # A record dead-lettered again for the same reason (re-read every run, a newer
+        # version) updates its open letter: one letter per problem, not one row per run.
+        # Without an EntityKey ("-") the payload is all that names the record.
+        if row.entity_key == "-":
+            match = "entity_key = '-' AND payload = ?"
+            ident: tuple[Any, ...] = (payload,)
+        else:
+            match = "entity_key = ?"
+            ident = (row.entity_key,)
+        open_rows = tx.q(
+            f"SELECT id FROM {{dead_letters}} WHERE pipeline = ? AND {match} "  # noqa: S608
+            "AND reason = ? AND status = 'open' ORDER BY id DESC LIMIT 1",
+            (row.pipeline, *ident, row.reason),
+        )
+        if open_rows:
+            tx.x(
+                "UPDATE {dead_letters} SET attempts = attempts + 1, last_seen = ?, owner = ?, "
+                "payload = ?, error = ?, write_key = COALESCE(?, write_key) WHERE id = ?",
+                (now, row.owner, payload, row.error, row.write_key, open_rows[0][0]),
+            )
+            return
         tx.x(
             "INSERT INTO {dead_letters} (pipeline, entity_key, write_key, reason, owner, payload, "
-            "error, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            "error, created_at, last_seen) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 row.pipeline,
                 row.entity_key,
                 row.write_key,
                 row.reason,
                 row.owner,
-                _dump(row.payload),
+                payload,
                 row.error,
+                now,
                 now,
             ),
         )
@@ -919,6 +942,12 @@ class SqlStateStore:
                 (cutoff,),
             )
             removed += tx.x("DELETE FROM {lineage} WHERE at < ?", (cutoff,))
+            # Open letters wait for a person however long it takes; closed ones are history.
+            removed += tx.x(
+                "DELETE FROM {dead_letters} WHERE status IN ('replayed', 'superseded', "
+                "'discarded') AND COALESCE(resolved_at, last_seen, created_at) < ?",
+                (cutoff,),
+            )
             for (pipeline,) in tx.q("SELECT DISTINCT pipeline FROM {runs}"):
                 removed += tx.x(
                     "DELETE FROM {runs} WHERE pipeline = ? AND run_id NOT IN (SELECT run_id "

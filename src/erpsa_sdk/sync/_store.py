@@ -154,7 +154,11 @@ class StateStore(Protocol):
         ...
 
     def dead_letters(self, pipeline: str, *, limit: int = 1000) -> list[DeadLetter]:
-        """Dead letters of a pipeline, oldest first."""
+        """Dead letters of a pipeline, oldest first.
+
+        A record dead-lettered again for the same reason while its letter is open updates
+        that letter (attempts, last seen, latest payload and error) instead of adding one.
+        """
         ...
 
     def lineage(self, entity_key: str, *, limit: int = 1000) -> list[LineageRecord]:
@@ -191,10 +195,11 @@ class StateStore(Protocol):
 
     # -- maintenance --------------------------------------------------------------------------
     def prune(self, *, before: datetime, keep_runs: int = 100) -> int:
-        """Drop settled ledger rows that are not heads, and lineage older than ``before``.
+        """Drop settled ledger rows that are not heads, lineage, and resolved or discarded
+        dead letters older than ``before``.
 
-        Returns the number of rows removed; heads, pending and parked writes, checkpoints and
-        crosswalk rows stay.
+        Returns the number of rows removed; heads, pending and parked writes, open dead
+        letters, checkpoints and crosswalk rows stay.
         """
         ...
 

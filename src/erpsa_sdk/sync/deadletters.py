@@ -732,12 +732,46 @@ class DeadLetterQueue:
         return int(rows[0][0])
 
     def since(self, after_id: int, *, limit: int = 1000) -> list[DeadLetterView]:
-        """Dead letters added after ``after_id`` (what one run dead-lettered), oldest first."""
+        """Dead letters added after ``after_id``, oldest first.
+
+        A record dead-lettered again updates its open letter instead of adding one, so this
+        misses repeats; :meth:`seen_in_run` lists everything one run dead-lettered.
+        """
         rows = self._store._run(
             lambda tx: tx.q(
                 f"SELECT {_COLUMNS} FROM {{dead_letters}} WHERE pipeline = ? AND id > ? "  # noqa: S608
                 "ORDER BY id LIMIT ?",
                 (self.pipeline, after_id, limit),
+            ),
+            write=False,
+        )
+        return [self._view(r) for r in rows]
+
+    def seen_in_run(self, run_id: str, *, limit: int = 1000) -> list[DeadLetterView]:
+        """Open dead letters the run ``run_id`` added or saw again, oldest first.
+
+        A letter counts when it was last seen after the run started (as recorded in the
+        store's run history); an unknown run has none.
+
+        Examples:
+            >>> from erpsa_sdk.sync import SQLiteStateStore, BatchCommit, RunRecord
+            >>> store = SQLiteStateStore(":memory:")
+            >>> lease = store.acquire_lease("p", holder="me", ttl=30)
+            >>> def dead_letter_once():
+            ...     store.commit_batch(lease, BatchCommit("p", "Expense", None, "erp:t",
+            ...         dead_letters=(DeadLetter("p", "ek-9", "unmapped_value:cat"),)))
+            >>> dead_letter_once()
+            >>> store.start_run(lease, RunRecord("run-2", "p", holder="me", status="running"))
+            >>> dead_letter_once()  # the same problem again: the letter is updated
+            >>> [(d.id, d.attempts) for d in DeadLetterQueue(store, "p").seen_in_run("run-2")]
+            [(1, 2)]
+        """
+        rows = self._store._run(
+            lambda tx: tx.q(
+                f"SELECT {_COLUMNS} FROM {{dead_letters}} WHERE pipeline = ? "  # noqa: S608
+                "AND status IN ('open', 'replaying') AND COALESCE(last_seen, created_at) >= "
+                "(SELECT started_at FROM {runs} WHERE run_id = ?) ORDER BY id LIMIT ?",
+                (self.pipeline, run_id, limit),
             ),
             write=False,
         )

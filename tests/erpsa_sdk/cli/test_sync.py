@@ -9,6 +9,8 @@ from typer.testing import CliRunner
 
 from erpsa_sdk.cli import app
 from erpsa_sdk.cli.sync import EXIT_CONFIG, EXIT_DEAD_LETTERS
+from erpsa_sdk.sync import SQLiteStateStore
+from erpsa_sdk.sync.deadletters import DeadLetterQueue
 
 from .served_acme import served
 
@@ -44,6 +46,31 @@ def test_dead_letters_give_exit_code_three_with_reasons_and_owners(
         assert f"dead-lettered {october} record(s)" in result.output
         # A second run dead-letters nothing new: exit code 0.
         assert CliRunner().invoke(app, ["sync", "run", str(env.config)]).exit_code == 0
+
+
+def test_a_record_dead_lettered_again_gives_exit_code_three_without_a_new_letter(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with served(tmp_path, monkeypatch, types='["Project", "TimeEntry"]') as env:
+        env.erp_sim.admin.close_period("2026-10")
+        assert CliRunner().invoke(app, ["sync", "run", str(env.config)]).exit_code == 3
+        store = SQLiteStateStore(tmp_path / "state.db")
+        letters = len(store.dead_letters("psa-to-erp"))
+        october = next(
+            r for r in env.psa_sim.admin.rows("time_entries") if r["data"]["date"] < "2026-11"
+        )
+        # Edited at the source, still in the closed period: it fails again on the next run.
+        env.psa_sim.admin.update("time_entries", october["id"], {"minutes": 61})
+        result = CliRunner().invoke(app, ["sync", "run", str(env.config)])
+        assert result.exit_code == EXIT_DEAD_LETTERS, result.output
+        assert "dead-lettered 1 record(s)" in result.output
+        assert len(store.dead_letters("psa-to-erp")) == letters  # updated, not added
+        (again,) = DeadLetterQueue(store, "psa-to-erp").seen_in_run(
+            store.runs("psa-to-erp")[0].run_id
+        )
+        assert again.entity_key.endswith(f":{october['id']}")
+        assert again.attempts == 2
+        store.close()
 
 
 def test_check_only_validates_the_example_file() -> None:

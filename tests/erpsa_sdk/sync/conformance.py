@@ -29,6 +29,7 @@ from erpsa_sdk.sync import (
     StateStore,
     WaitingRecord,
 )
+from erpsa_sdk.sync.deadletters import DeadLetterQueue, DeadLetterStatus
 
 MakeStore = Callable[..., StateStore]
 T0 = datetime(2026, 11, 1, 9, 0, tzinfo=UTC)
@@ -414,6 +415,68 @@ class StateStoreConformance:
         assert store.lineage("ek-1")[0].correlation_id == "corr-1"
         [letter] = store.dead_letters("p")
         assert (letter.payload, letter.owner) == ({"x": 1}, "it")
+
+    def test_a_repeated_dead_letter_updates_its_open_letter(
+        self, store: StateStore, clock: SimClock
+    ) -> None:
+        lease = store.acquire_lease("p", holder="a", ttl=3600)
+
+        def dead_letter(*letters: DeadLetter) -> None:
+            store.commit_batch(
+                lease, BatchCommit("p", "expense", None, TARGET, dead_letters=letters)
+            )
+
+        for n in range(5):  # the same record fails the same way on five runs
+            dead_letter(
+                DeadLetter("p", "ek-1", "unmapped_value:cat", payload={"n": n}, error=f"e{n}"),
+                DeadLetter("p", "-", "no_source_ref", payload={"raw": 1}),
+            )
+            clock.advance(60)
+        dead_letter(DeadLetter("p", "ek-1", "ambiguous_match"))  # another problem
+        dead_letter(DeadLetter("p", "-", "no_source_ref", payload={"raw": 2}))  # another record
+        letters = store.dead_letters("p")
+        assert [(d.entity_key, d.reason) for d in letters] == [
+            ("ek-1", "unmapped_value:cat"),
+            ("-", "no_source_ref"),
+            ("ek-1", "ambiguous_match"),
+            ("-", "no_source_ref"),
+        ]
+        assert (letters[0].payload, letters[0].error) == ({"n": 4}, "e4")
+        view = DeadLetterQueue(store, "p").get(letters[0].id or 0)
+        assert view.attempts == 5
+        assert view.first_seen == T0
+        assert view.last_seen == T0 + timedelta(minutes=4)
+
+    def test_a_closed_letter_is_not_reopened_and_prune_drops_old_closed_ones(
+        self, store: StateStore, clock: SimClock
+    ) -> None:
+        lease = store.acquire_lease("p", holder="a", ttl=3600)
+        queue = DeadLetterQueue(store, "p")
+
+        def dead_letter(entity_key: str) -> None:
+            letter = DeadLetter("p", entity_key, "validation_failed:period_closed")
+            store.commit_batch(
+                lease, BatchCommit("p", "time", None, TARGET, dead_letters=(letter,))
+            )
+
+        for key in ("ek-1", "ek-2", "ek-3"):
+            dead_letter(key)
+        first, second, _ = queue.letters()
+        queue.mark(first.id, DeadLetterStatus.REPLAYED)
+        queue.mark(second.id, DeadLetterStatus.DISCARDED)
+        dead_letter("ek-1")  # fails again after its replay: a new letter, the old one stays closed
+        assert [(d.entity_key, d.status.value) for d in queue.letters(status=None)] == [
+            ("ek-1", "replayed"),
+            ("ek-2", "discarded"),
+            ("ek-3", "open"),
+            ("ek-1", "open"),
+        ]
+        clock.advance(3600)
+        assert store.prune(before=clock.now() - timedelta(minutes=30)) == 2
+        assert [(d.entity_key, d.status.value) for d in queue.letters(status=None)] == [
+            ("ek-3", "open"),
+            ("ek-1", "open"),
+        ]
 
     def test_run_history_newest_first_and_finish_without_lease(
         self, store: StateStore, clock: SimClock
