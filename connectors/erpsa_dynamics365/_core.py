@@ -13,7 +13,6 @@ Examples:
 
 from __future__ import annotations
 
-import json
 import re
 import uuid
 from collections.abc import Mapping
@@ -34,6 +33,7 @@ from erpsa_sdk.errors import (
     ServerError,
     ValidationFailed,
 )
+from erpsa_sdk.http.classify import lenient_json
 from erpsa_sdk.limits import Concurrency, Limit, ScopeKind, SlidingWindow
 from erpsa_sdk.models import EntityKey
 
@@ -141,13 +141,6 @@ class ErrorCodes:
     posted: frozenset[str] = frozenset()
 
 
-def _lenient_json(content: bytes) -> Any:
-    try:
-        return json.loads(content)
-    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError):
-        return None
-
-
 def parse_error(response: httpx2.Response, codes: ErrorCodes | None = None) -> ApiError | None:
     """The Dataverse error body ``{"error": {"code", "message", "@Microsoft.PowerApps.CDS.*"}}``
     as an error of the SDK's tree; ``None`` for a success (or a body the transport should
@@ -171,7 +164,7 @@ def parse_error(response: httpx2.Response, codes: ErrorCodes | None = None) -> A
     if status < 400:
         return None
     codes = codes or ErrorCodes()
-    body = _lenient_json(response.content)
+    body = lenient_json(response.content)
     error = body.get("error") if isinstance(body, Mapping) else None
     if not isinstance(error, Mapping):
         if status == 429:

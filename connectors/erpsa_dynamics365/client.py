@@ -52,7 +52,7 @@ from erpsa_dynamics365.mapping import (
     select_columns,
     table_for,
 )
-from erpsa_sdk.auth import StaticBearerAuth
+from erpsa_sdk.auth import bearer
 from erpsa_sdk.clock import Clock, SystemClock
 from erpsa_sdk.errors import ConfigurationError, NotFoundError, ResponseFormatError
 from erpsa_sdk.http import (
@@ -89,16 +89,6 @@ _CAPPED = "Microsoft.Dynamics.CRM.totalrecordcountlimitexceeded"
 _ODATA_HEADERS = {"Accept": "application/json", "OData-MaxVersion": "4.0", "OData-Version": "4.0"}
 #: A retry after Retry-After waits it in full, up to the 5-minute window.
 DEFAULT_RETRY = RetryPolicy(max_retry_after=300.0, budget=900.0)
-
-
-def bearer(token: str) -> httpx2.Auth:
-    """A fixed bearer token (the simulator's ready token, or a token you manage).
-
-    Examples:
-        >>> type(bearer("t")).__name__
-        'StaticBearerAuth'
-    """
-    return StaticBearerAuth(token)
 
 
 @dataclass(frozen=True)
@@ -282,7 +272,7 @@ class Dynamics365:
     Parameters:
         environment_url: ``https://<env>.<region>.dynamics.com``.
         auth: an ``httpx2.Auth``; see :func:`erpsa_dynamics365.entra_auth` (client secret or
-            certificate) or :func:`bearer`.
+            certificate) or :func:`~erpsa_sdk.auth.bearer`.
         mapping: the tenant's :class:`~erpsa_dynamics365.mapping.TenantMapping`.
         page_size: ``Prefer: odata.maxpagesize`` (1 to 5,000).
         user: the calling user (application user id) the limits are counted for.

@@ -30,7 +30,7 @@ from pydantic import SecretStr
 from erpsa_kantata import _core
 from erpsa_kantata._seek import SeekPlan, parse_timestamp
 from erpsa_kantata.resources import ResourceSpec, parse_envelope, parse_error, spec_for
-from erpsa_sdk.auth import StaticBearerAuth
+from erpsa_sdk.auth import bearer
 from erpsa_sdk.clock import Clock
 from erpsa_sdk.connector import Deletion
 from erpsa_sdk.errors import NotFoundError, ResponseFormatError, ServerError, Timeout
@@ -326,10 +326,6 @@ class _Shared:
         return params, step
 
 
-def _auth(token: str | SecretStr, tenant: str) -> StaticBearerAuth:
-    return StaticBearerAuth(token, tenant=tenant)
-
-
 class Kantata:
     """Synchronous Kantata OX client for one account (one OAuth token).
 
@@ -375,7 +371,7 @@ class Kantata:
         self.http = ApiClient(
             base_url=base_url,
             tenant=tenant,
-            auth=_auth(token, tenant),
+            auth=bearer(token, tenant=tenant),
             governor=governor,
             clock=clock,
             retry=retry,
@@ -710,7 +706,7 @@ class AsyncKantata:
         self.http = AsyncApiClient(
             base_url=base_url,
             tenant=tenant,
-            auth=_auth(token, tenant),
+            auth=bearer(token, tenant=tenant),
             governor=governor,
             clock=clock,
             retry=retry,

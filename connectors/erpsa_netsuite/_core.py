@@ -12,7 +12,6 @@ Examples:
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -33,6 +32,7 @@ from erpsa_sdk.errors import (
     ServerError,
     ValidationFailed,
 )
+from erpsa_sdk.http.classify import lenient_json
 from erpsa_sdk.http.pagination import Cursor, PageRequest, Step
 
 __all__ = [
@@ -104,13 +104,6 @@ def _details(body: Any) -> list[dict[str, Any]]:
     return [dict(item) for item in items if isinstance(item, Mapping)]
 
 
-def _lenient_json(content: bytes) -> Any:
-    try:
-        return json.loads(content)
-    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError):
-        return None
-
-
 def parse_error(
     response: httpx2.Response, codes: ErrorCodes | None = None
 ) -> ApiError | ResponseFormatError | None:
@@ -135,7 +128,7 @@ def parse_error(
             return ResponseFormatError(f"HTTP {status} carried an error body")
         return None
     codes = codes or ErrorCodes()
-    body = _lenient_json(response.content)
+    body = lenient_json(response.content)
     details = _details(body)
     first = details[0] if details else {}
     code = first.get("o:errorCode")

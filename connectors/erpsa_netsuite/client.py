@@ -50,7 +50,7 @@ from erpsa_netsuite.mapping import (
     select_list,
     spec_for,
 )
-from erpsa_sdk.auth import StaticBearerAuth
+from erpsa_sdk.auth import bearer
 from erpsa_sdk.clock import Clock
 from erpsa_sdk.errors import ConfigurationError, ResponseFormatError
 from erpsa_sdk.http import ApiClient, AsyncApiClient, AsyncPager, Pager, RetryPolicy
@@ -68,16 +68,6 @@ _FAR_FUTURE = datetime(9000, 1, 1, tzinfo=UTC)
 
 #: Types whose mapping needs the account's currency list.
 _NEEDS_CURRENCIES = frozenset({"Customer", "LegalEntity", "Project", "Expense", "Invoice"})
-
-
-def bearer(token: str) -> httpx2.Auth:
-    """A fixed bearer token (for the simulator's ready token, or a token you manage).
-
-    Examples:
-        >>> bearer("t").__class__.__name__
-        'StaticBearerAuth'
-    """
-    return StaticBearerAuth(token)
 
 
 def _transient(
@@ -296,7 +286,7 @@ class NetSuite:
         account_id: the account id (``1234567``, sandbox ``1234567_SB1``).
         auth: an ``httpx2.Auth``: :func:`erpsa_sdk.auth.presets.netsuite_m2m` (recommended),
             :func:`~erpsa_sdk.auth.presets.netsuite_tba` (existing integrations), or
-            :func:`bearer`.
+            :func:`~erpsa_sdk.auth.bearer`.
         mapping: the tenant's :class:`~erpsa_netsuite.mapping.TenantMapping`.
         governor: the limits governor holding this integration's share of the account's
             concurrency limit.

@@ -7,7 +7,8 @@ Flows (vendor-neutral; vendor specifics are configuration in :mod:`erpsa_sdk.aut
 - :class:`JwtBearerAuth` - OAuth 2.0 JWT bearer grant (Salesforce server-to-server).
 - :class:`AuthorizationCodeAuth` - authorization code + PKCE (S256), rotating refresh tokens.
 - :class:`OAuth1Auth` - OAuth 1.0a HMAC-SHA256 (NetSuite token-based authentication).
-- :class:`BasicAuth`, :class:`StaticBearerAuth` - nothing to refresh; a 401 raises at once.
+- :class:`BasicAuth`, :class:`StaticBearerAuth` (or :func:`bearer`) - nothing to refresh; a 401
+  raises at once.
 
 OAuth 2.0 tokens live in a :class:`TokenStore` (in-memory, SQLite, or the runner's state
 store) behind a :class:`TokenCache`; refresh is single-flight across threads and asyncio tasks.
@@ -22,6 +23,7 @@ Examples:
 
 from __future__ import annotations
 
+from erpsa_sdk.auth._bearer import bearer
 from erpsa_sdk.auth._jwt import JwtAssertion, certificate_thumbprint_s256, load_private_key
 from erpsa_sdk.auth._oauth1 import OAuth1Auth, TokenPassport, hmac_sha256_signature
 from erpsa_sdk.auth._oauth2 import (
@@ -60,6 +62,7 @@ __all__ = [
     "TokenPassport",
     "TokenSet",
     "TokenStore",
+    "bearer",
     "certificate_thumbprint_s256",
     "hmac_sha256_signature",
     "load_private_key",

@@ -52,6 +52,7 @@ __all__ = [
     "ThrottleClassifier",
     "classify_response",
     "default_throttle",
+    "lenient_json",
     "map_transport_error",
     "parse_json",
 ]
@@ -189,10 +190,7 @@ def _generic_message(response: httpx2.Response) -> tuple[str, str | None]:
     default = f"HTTP {response.status_code} {response.reason_phrase}".strip()
     if _looks_html(response):
         return f"{default} (an HTML error page)", None
-    try:
-        body = json.loads(response.content) if response.content else None
-    except (ValueError, RecursionError):
-        return default, None
+    body = lenient_json(response.content)
     if isinstance(body, list) and body and isinstance(body[0], dict):
         body = body[0]
     if not isinstance(body, dict):
@@ -216,6 +214,26 @@ def _generic_message(response: httpx2.Response) -> tuple[str, str | None]:
         code = body["error"]
     text = redact_text(" ".join(message.split()))[:300] if message else default
     return text, (redact_text(code)[:100] if code else None)
+
+
+def lenient_json(content: bytes) -> Any:
+    """Decode an error body as JSON, or ``None`` when it is not JSON (empty, HTML, truncated,
+    not UTF-8, nested too deep).
+
+    For error parsers, which must describe any answer and never fail on a malformed one;
+    a success body goes through :func:`parse_json`, which raises instead.
+
+    Examples:
+        >>> lenient_json(b'{"error": {"code": "E1"}}')
+        {'error': {'code': 'E1'}}
+        >>> lenient_json(b"<html>busy</html>") is None, lenient_json(b"") is None
+        (True, True)
+    """
+    try:
+        return json.loads(content)
+    except (ValueError, RecursionError):
+        # JSONDecodeError and UnicodeDecodeError are both ValueErrors.
+        return None
 
 
 def _looks_html(response: httpx2.Response) -> bool:
