@@ -6,6 +6,12 @@ three extension attributes: ``correlationid`` (the run or request that caused it
 ``causationid`` (the event that caused it) and ``writekey`` (the :class:`~erpsa_sdk.models.WriteKey`
 of the write it reports). ``to_json`` / ``from_json`` use the CloudEvents JSON format.
 
+Events from other producers are read as the specification allows: ``time`` may be absent,
+``data_base64`` may carry binary data, and other extension attributes are kept (in
+:attr:`BusinessEvent.extensions`) and written back out. An extension's name must be lowercase
+ASCII letters and digits; its value a string, a boolean or a 32-bit integer (binary, URI and
+timestamp values travel as strings in JSON); a ``null`` attribute counts as absent.
+
 Examples:
     >>> from datetime import UTC, datetime
     >>> event = BusinessEvent.create(EventType.TIMEENTRY_APPROVED, source="/kantata/acme",
@@ -19,18 +25,41 @@ Examples:
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
+import re
 import uuid
+from collections.abc import Mapping
 from datetime import datetime
 from enum import StrEnum
 from typing import Any, Final
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 __all__ = ["EVENT_TYPE_PREFIX", "BusinessEvent", "EventType"]
 
 #: Reverse-DNS prefix of the catalogue's CloudEvents ``type`` values (CloudEvents recommends one).
 EVENT_TYPE_PREFIX: Final = "dev.erpsa."
+
+_ATTRIBUTE_NAME = re.compile(r"[a-z0-9]+")
+_INT32 = range(-(2**31), 2**31)
+#: An extension attribute's value in the JSON format: String (also Binary, URI, URI-reference
+#: and Timestamp, which JSON carries as strings), Boolean or Integer.
+ExtensionValue = str | bool | int
+
+
+def _extension_value(name: str, value: Any) -> ExtensionValue:
+    if isinstance(value, (str, bool)):
+        return value
+    if isinstance(value, int):
+        if value not in _INT32:
+            raise ValueError(f"extension attribute {name!r}: {value} is not a 32-bit integer")
+        return value
+    raise ValueError(
+        f"extension attribute {name!r} must be a string, boolean or integer, "
+        f"not {type(value).__name__}"
+    )
 
 
 class EventType(StrEnum):
@@ -99,12 +128,16 @@ class BusinessEvent(BaseModel):
             so a replayed write emits the same event id (consumers deduplicate on it).
         source: URI reference of the producer context (``/kantata/acme``).
         type: the CloudEvents type; catalogue types start with :data:`EVENT_TYPE_PREFIX`.
-        time: aware timestamp of the occurrence.
+        time: aware timestamp of the occurrence; optional in CloudEvents, so an event from
+            another producer may lack it (:meth:`create` always sets it).
         subject: the object the event is about (a canonical key).
         data: the JSON payload (typically a canonical object dumped in JSON mode).
+        data_base64: binary data, base64-encoded (the JSON format's alternative to ``data``).
         correlationid: extension attribute: the run or request this event belongs to.
         causationid: extension attribute: the id of the event that caused this one.
         writekey: extension attribute: the compact ``WriteKey`` of the write it reports.
+
+    Any other attribute is an extension attribute, kept in :attr:`extensions`.
 
     Examples:
         >>> from datetime import UTC, datetime
@@ -114,20 +147,51 @@ class BusinessEvent(BaseModel):
         ('1.0', 'application/json')
     """
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="allow")
 
     id: str = Field(min_length=1)
     source: str = Field(min_length=1)
     type: str = Field(min_length=1)
     specversion: str = "1.0"
-    time: AwareDatetime
+    time: AwareDatetime | None = None
     subject: str | None = None
     datacontenttype: str = "application/json"
     dataschema: str | None = None
     data: Any = None
+    data_base64: str | None = None
     correlationid: str | None = Field(default=None, min_length=1)
     causationid: str | None = Field(default=None, min_length=1)
     writekey: str | None = Field(default=None, min_length=1)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _extensions(cls, values: Any) -> Any:
+        if not isinstance(values, Mapping):
+            return values
+        kept: dict[str, Any] = {}
+        for name, value in values.items():
+            if name in cls.model_fields:
+                kept[name] = value
+            elif value is not None:  # the JSON format treats a null attribute as absent
+                if not isinstance(name, str) or not _ATTRIBUTE_NAME.fullmatch(name):
+                    raise ValueError(
+                        f"attribute name {name!r}: CloudEvents names are lowercase ASCII "
+                        "letters and digits"
+                    )
+                kept[name] = _extension_value(name, value)
+        if kept.get("data") is not None and kept.get("data_base64") is not None:
+            raise ValueError("an event carries data or data_base64, not both")
+        return kept
+
+    @field_validator("data_base64")
+    @classmethod
+    def _base64(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                base64.b64decode(value, validate=True)
+            except binascii.Error:
+                raise ValueError("data_base64 is not valid base64") from None
+        return value
 
     @field_validator("specversion")
     @classmethod
@@ -149,11 +213,14 @@ class BusinessEvent(BaseModel):
         correlationid: str | None = None,
         causationid: str | None = None,
         writekey: object | None = None,
+        extensions: Mapping[str, ExtensionValue] | None = None,
     ) -> BusinessEvent:
         """Build an event; a pydantic model as ``data`` is dumped in JSON mode.
 
         ``time`` defaults to now (UTC). ``id`` defaults to a UUIDv5 of (type, writekey) when a
         write key is given, else a random UUID. ``writekey`` may be a ``WriteKey`` or its string.
+        ``extensions`` adds further extension attributes (names must not be context
+        attributes).
 
         Examples:
             >>> from erpsa_sdk.models import Money
@@ -180,7 +247,11 @@ class BusinessEvent(BaseModel):
 
             time = SystemClock().now()
         payload = data.model_dump(mode="json") if isinstance(data, BaseModel) else data
+        clash = sorted(set(extensions or {}) & set(cls.model_fields))
+        if clash:
+            raise ValueError(f"{', '.join(clash)}: not extension attributes")
         return cls(
+            **dict(extensions or {}),
             id=id,
             source=source,
             type=ce_type,
@@ -191,6 +262,17 @@ class BusinessEvent(BaseModel):
             causationid=causationid,
             writekey=key,
         )
+
+    @property
+    def extensions(self) -> dict[str, ExtensionValue]:
+        """Extension attributes other than ``correlationid``, ``causationid`` and ``writekey``.
+
+        Examples:
+            >>> BusinessEvent.from_json('{"id":"1","source":"/x","type":"t",'
+            ...     '"specversion":"1.0","traceparent":"00-ab-cd-01","partition":3}').extensions
+            {'traceparent': '00-ab-cd-01', 'partition': 3}
+        """
+        return dict(self.model_extra or {})
 
     @property
     def event_type(self) -> EventType | None:
@@ -231,11 +313,14 @@ class BusinessEvent(BaseModel):
 
     @classmethod
     def from_json(cls, text: str | bytes) -> BusinessEvent:
-        """Read an event in CloudEvents JSON format.
+        """Read an event in CloudEvents JSON format (``pydantic.ValidationError`` if invalid).
 
         Examples:
             >>> BusinessEvent.from_json('{"id":"1","source":"/x","type":"t",'
             ...     '"specversion":"1.0","time":"2026-01-01T00:00:00Z"}').id
             '1'
+            >>> BusinessEvent.from_json('{"id":"1","source":"/x","type":"t",'
+            ...     '"specversion":"1.0","comexampleextension1":"value"}').time is None
+            True
         """
         return cls.model_validate_json(text)

@@ -87,7 +87,15 @@ def test_ids_without_write_key_are_unique_and_time_defaults_to_aware_now() -> No
         {"specversion": "0.3"},
         {"time": "2026-11-02T17:00:00"},
         {"id": ""},
-        {"unknown": 1},
+        # Extension attributes are allowed, but only with CloudEvents names and value types.
+        {"Upper": "x"},
+        {"snake_case": "x"},
+        {"ratio": 1.5},
+        {"big": 2**31},
+        {"nested": {"a": 1}},
+        {"list": ["a"]},
+        {"data": {"a": 1}, "data_base64": "AAE="},
+        {"data_base64": "not base64!"},
     ],
 )
 def test_invalid_envelopes_are_refused(bad: dict[str, object]) -> None:
@@ -121,3 +129,70 @@ def test_cloudevents_json_round_trip(
         event_type, source="/s", data=data, subject=subject, time=WHEN, id="e1", correlationid="c"
     )
     assert BusinessEvent.from_json(event.to_json()) == event
+
+
+def test_events_from_other_producers_keep_their_extensions_and_may_lack_time() -> None:
+    text = json.dumps(
+        {
+            "specversion": "1.0",
+            "id": "A234-1234-1234",
+            "source": "https://github.com/cloudevents/spec/pull",
+            "type": "com.github.pull_request.opened",
+            "subject": "123",
+            "comexampleextension1": "value",
+            "comexampleothervalue": 5,
+            "sampled": True,
+            "absent": None,
+            "data_base64": "AAECAw==",
+            "datacontenttype": "application/octet-stream",
+        }
+    )
+    event = BusinessEvent.from_json(text)
+    assert event.time is None
+    assert event.event_type is None
+    assert event.extensions == {
+        "comexampleextension1": "value",
+        "comexampleothervalue": 5,
+        "sampled": True,
+    }
+    out = json.loads(event.to_json())
+    assert out["comexampleothervalue"] == 5
+    assert out["data_base64"] == "AAECAw=="
+    assert "absent" not in out
+    assert "time" not in out
+    assert BusinessEvent.from_json(event.to_json()) == event
+
+
+def test_create_adds_extensions_but_never_over_a_context_attribute() -> None:
+    event = BusinessEvent.create(
+        "invoice.posted", source="/x", time=WHEN, extensions={"tenant": "acme", "retry": 2}
+    )
+    assert event.extensions == {"tenant": "acme", "retry": 2}
+    with pytest.raises(ValueError, match="not extension attributes"):
+        BusinessEvent.create("invoice.posted", source="/x", extensions={"subject": "s"})
+
+
+extension_names = st.from_regex(r"[a-z0-9]{1,20}", fullmatch=True).filter(
+    lambda name: name not in BusinessEvent.model_fields
+)
+extension_values = st.text() | st.booleans() | st.integers(min_value=-(2**31), max_value=2**31 - 1)
+
+
+@given(
+    extensions=st.dictionaries(extension_names, extension_values, max_size=6),
+    with_time=st.booleans(),
+)
+def test_round_trip_keeps_arbitrary_valid_extensions(
+    extensions: dict[str, str | bool | int], with_time: bool
+) -> None:
+    document = {"specversion": "1.0", "id": "e1", "source": "/s", "type": "t", **extensions}
+    if with_time:
+        document["time"] = "2026-11-02T17:00:00Z"
+    event = BusinessEvent.from_json(json.dumps(document))
+    assert event.extensions == extensions
+    again = BusinessEvent.from_json(event.to_json())
+    assert again == event
+    assert again.extensions == extensions
+    assert {k: type(v) for k, v in again.extensions.items()} == {
+        k: type(v) for k, v in extensions.items()
+    }
