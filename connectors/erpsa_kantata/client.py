@@ -29,7 +29,7 @@ from pydantic import SecretStr
 
 from erpsa_kantata import _core
 from erpsa_kantata._seek import SeekPlan, parse_timestamp
-from erpsa_kantata.resources import ResourceSpec, parse_envelope, parse_error, spec_for
+from erpsa_kantata.resources import Envelope, ResourceSpec, parse_envelope, parse_error, spec_for
 from erpsa_sdk.auth import bearer
 from erpsa_sdk.clock import Clock
 from erpsa_sdk.connector import Deletion
@@ -178,6 +178,14 @@ def _page(number: int, items: list[Any], cursor: dict[str, Any] | None) -> Page[
     return Page(
         number=number, items=items, raw_count=len(items), rejected=rejected, cursor=cursor or {}
     )
+
+
+def _only(env: Envelope) -> Record:
+    """The one record an answer about a single record holds."""
+    records = env.records()
+    if not records or not isinstance(records[0], Mapping):
+        raise ResponseFormatError("the answer holds no record")
+    return dict(records[0])
 
 
 def _first_match(
@@ -403,7 +411,7 @@ class Kantata:
         """
         params = {"include": ",".join(include)} if include else {}
         env = parse_envelope(self._json(_path(collection, record_id), params))
-        return dict(env.records()[0])
+        return _only(env)
 
     def list(self, collection: str, **filters: Any) -> Iterator[Record]:
         """Every record of a plain listing, walking ``page`` / ``per_page`` to the last page.
@@ -610,7 +618,7 @@ class Kantata:
             safety=WriteSafety.LOOKUP_THEN_CREATE,
             lookup=lookup,
         )
-        return dict(parse_envelope(parse_json(response)).records()[0])
+        return _only(parse_envelope(parse_json(response)))
 
     def update(
         self, collection: str, record_id: str, attrs: Mapping[str, Any], *, singular: str
@@ -633,7 +641,7 @@ class Kantata:
             json={singular: dict(attrs)},
             safety=WriteSafety.NATURAL_UPSERT,
         )
-        return dict(parse_envelope(parse_json(response)).records()[0])
+        return _only(parse_envelope(parse_json(response)))
 
     def delete(self, collection: str, record_id: str) -> bool:
         """Delete a record by id; ``False`` when it was already gone (404).
@@ -727,7 +735,7 @@ class AsyncKantata:
         """One record by id (404 raises ``NotFoundError``)."""
         params = {"include": ",".join(include)} if include else {}
         env = parse_envelope(await self._json(_path(collection, record_id), params))
-        return dict(env.records()[0])
+        return _only(env)
 
     def read(
         self,
@@ -819,7 +827,7 @@ class AsyncKantata:
             safety=WriteSafety.LOOKUP_THEN_CREATE,
             lookup=lookup,
         )
-        return dict(parse_envelope(parse_json(response)).records()[0])
+        return _only(parse_envelope(parse_json(response)))
 
     async def update(
         self, collection: str, record_id: str, attrs: Mapping[str, Any], *, singular: str
@@ -831,7 +839,7 @@ class AsyncKantata:
             json={singular: dict(attrs)},
             safety=WriteSafety.NATURAL_UPSERT,
         )
-        return dict(parse_envelope(parse_json(response)).records()[0])
+        return _only(parse_envelope(parse_json(response)))
 
     async def delete(self, collection: str, record_id: str) -> bool:
         """Delete a record by id; ``False`` when already gone."""
