@@ -26,6 +26,7 @@ from erpsa_sdk.sync import (
     LedgerHead,
     LedgerStatus,
     LineageRecord,
+    MatchIndexEntry,
     RunRecord,
     WaitingRecord,
 )
@@ -44,6 +45,7 @@ class NullStateStore:
         self._heads: dict[tuple[str, str], LedgerHead] = {}
         self._crosswalk: dict[tuple[str, str], CrosswalkEntry] = {}
         self._by_record: dict[tuple[str, str, str], CrosswalkEntry] = {}
+        self._match_index: dict[tuple[str, str, str], MatchIndexEntry] = {}
         self._waiting: dict[tuple[str, str, str], WaitingRecord] = {}
         self.dead: list[DeadLetter] = []
 
@@ -179,6 +181,17 @@ class NullStateStore:
         self, system: str, object_type: str, record_id: str
     ) -> CrosswalkEntry | None:
         return self._by_record.get((system, object_type, record_id))
+
+    def match_index_put(self, lease: Lease, entries: Sequence[MatchIndexEntry]) -> None:
+        with self._lock:
+            self._fenced(lease)
+            for e in entries:
+                self._match_index[(e.system, e.object_type, e.record_id)] = e
+
+    def match_index_get(
+        self, system: str, object_type: str, record_id: str
+    ) -> MatchIndexEntry | None:
+        return self._match_index.get((system, object_type, record_id))
 
     def crosswalk_put(self, lease: Lease, entry: CrosswalkEntry) -> None:
         with self._lock:

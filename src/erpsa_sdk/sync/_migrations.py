@@ -25,6 +25,7 @@ TABLES = (
     "lineage",
     "runs",
     "tokens",
+    "match_index",
 )
 
 _V1 = [
@@ -148,4 +149,17 @@ _V2 = [
     "CREATE INDEX {prefix}ix_dead_letters_entity ON {dead_letters} (pipeline, entity_key)",
 ]
 
-MIGRATIONS: list[tuple[int, list[str]]] = [(1, _V1), (2, _V2)]
+# v3 (initial match of reference types): each source record's natural key, so a reference is
+# matched from the store instead of holding the whole source in memory during a run.
+_V3 = [
+    """CREATE TABLE {match_index} (
+        system TEXT NOT NULL,
+        object_type TEXT NOT NULL,
+        record_id TEXT NOT NULL,
+        entity_key TEXT NOT NULL,
+        natural_key TEXT NOT NULL,
+        PRIMARY KEY (system, object_type, record_id)
+    )""",
+]
+
+MIGRATIONS: list[tuple[int, list[str]]] = [(1, _V1), (2, _V2), (3, _V3)]

@@ -25,6 +25,7 @@ __all__ = [
     "LedgerHead",
     "LedgerStatus",
     "LineageRecord",
+    "MatchIndexEntry",
     "RunRecord",
     "SourceVersion",
     "WaitingRecord",
@@ -243,6 +244,22 @@ class CrosswalkEntry:
     record_id: str
     generation: int = 0
     removed: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class MatchIndexEntry:
+    """A source record's natural key, kept for the initial match of references to it.
+
+    Examples:
+        >>> MatchIndexEntry("kantata:acme", "task", "77", "ek-77", {"name": "Design"}).natural_key
+        {'name': 'Design'}
+    """
+
+    system: str
+    object_type: str
+    record_id: str
+    entity_key: str
+    natural_key: dict[str, Any]
 
 
 @dataclass(frozen=True, slots=True)

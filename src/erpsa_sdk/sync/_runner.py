@@ -32,7 +32,7 @@ from enum import StrEnum
 from types import FrameType
 from typing import Any, TypeVar
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from erpsa_sdk.clock import Clock, SystemClock
 from erpsa_sdk.connector import Deletion, DeletionMode, ReferenceRule, WriteOutcome, WriteResult
@@ -69,6 +69,7 @@ from erpsa_sdk.sync._records import (
     LedgerHead,
     LedgerStatus,
     LineageRecord,
+    MatchIndexEntry,
     RunRecord,
     SourceVersion,
     WaitingRecord,
@@ -203,7 +204,7 @@ class _Run:
         self.lost: LeaseLost | None = None
         self.batches = 0
         self.matches: dict[tuple[str, str], SourceRef | None] = {}
-        self.source_index: dict[type[BaseModel], dict[str, Any]] = {}
+        self.indexed: set[type[BaseModel]] = set()
         self.guard: LeaseState | None = None
         self._lock = threading.Lock()
 
@@ -974,37 +975,77 @@ class SyncRunner:
         natural = self.pipeline.target.capabilities.of(ref_model).natural_keys
         if not natural:
             return None
-        index = run.source_index.get(ref_model)
-        if index is None:
-            index = {}
-            if self.pipeline.source.capabilities.of(ref_model).read:
-                for item in self.pipeline.source.read(ref_model):
-                    if not isinstance(item, Rejected):
-                        index[str(getattr(item, "key", ""))] = item
-            run.source_index[ref_model] = index
-        obj = index.get(key)
-        if obj is None or not obj.source_refs:
+        if ref_model not in run.indexed:
+            run.indexed.add(ref_model)
+            self._index_natural_keys(run, ref_model, natural)
+        object_type = _object_type(ref_model)
+        indexed = self.store.match_index_get(self._source_system, object_type, key)
+        if indexed is None:
             return None
-        values = {name: getattr(obj, name, None) for name in natural}
-        if any(value in (None, "") for value in values.values()):
-            return None
+        values = _natural_values(ref_model, indexed.natural_key)
         run.count("matches")
         candidates = self.pipeline.target.match(ref_model, **values)
         if len(candidates) != 1:
             return None
-        ek = self._key_for(obj.source_refs[0], ref_model)
-        object_type = _object_type(ref_model)
+        ek = indexed.entity_key
         self.store.crosswalk_put(
-            run.lease, CrosswalkEntry(self._source_system, ek.canonical, object_type, key)
+            run.lease, CrosswalkEntry(self._source_system, ek, object_type, key)
         )
         self.store.crosswalk_put(
-            run.lease, CrosswalkEntry(self._target, ek.canonical, object_type, candidates[0].id)
+            run.lease, CrosswalkEntry(self._target, ek, object_type, candidates[0].id)
         )
         return SourceRef(
             system=self._target_system,
             tenant=self.pipeline.target_tenant_name,
             id=candidates[0].id,
         )
+
+    def _index_natural_keys(
+        self, run: _Run, ref_model: type[BaseModel], natural: Sequence[str]
+    ) -> None:
+        """Store the natural key of each source record of ``ref_model``, page by page.
+
+        Memory stays one page whatever the size of the source. After a complete pass of an
+        incremental source, later runs read only what changed since (the checkpoint of the
+        ``<Type>:match`` stream); a source without a cursor is read whole, still streamed.
+        """
+        capabilities = self.pipeline.source.capabilities.of(ref_model)
+        if not capabilities.read:
+            return
+        stream = f"{ref_model.__name__}:match"
+        checkpoint = self.store.get_checkpoint(self.pipeline.name, stream)
+        since = (
+            checkpoint.cursor
+            if checkpoint is not None and checkpoint.complete and capabilities.incremental
+            else None
+        )
+        object_type = _object_type(ref_model)
+        pager = self.pipeline.source.read(ref_model, since=since)
+        cursor: Any = since
+        for page, after in self._pages(pager):
+            entries = []
+            for item in page:
+                if isinstance(item, Rejected) or not getattr(item, "source_refs", None):
+                    continue
+                values = {name: getattr(item, name, None) for name in natural}
+                if any(value in (None, "") for value in values.values()):
+                    continue
+                entries.append(
+                    MatchIndexEntry(
+                        self._source_system,
+                        object_type,
+                        str(getattr(item, "key", "")),
+                        self._key_for(item.source_refs[0], ref_model).canonical,
+                        _json_values(values),
+                    )
+                )
+            self.store.match_index_put(run.lease, entries)
+            cursor = after
+        if capabilities.incremental:
+            self.store.commit_batch(
+                run.lease,
+                BatchCommit(self.pipeline.name, stream, cursor, self._target, complete=True),
+            )
 
     # -- writes -------------------------------------------------------------------------------
     def _governed(self, fn: Callable[[], _JobResult]) -> _JobResult:
@@ -1402,6 +1443,25 @@ class SyncRunner:
             source_id=ref.id,
             object_type=_object_type(model),
         )
+
+
+def _json_values(values: Mapping[str, Any]) -> dict[str, Any]:
+    return {name: TypeAdapter(Any).dump_python(v, mode="json") for name, v in values.items()}
+
+
+def _natural_values(model: type[BaseModel], stored: Mapping[str, Any]) -> dict[str, Any]:
+    """Natural-key values read back from JSON with their field's type (a date, a Decimal)."""
+    values: dict[str, Any] = {}
+    for name, value in stored.items():
+        field_info = model.model_fields.get(name)
+        annotation = None if field_info is None else field_info.annotation
+        try:
+            values[name] = (
+                value if annotation is None else TypeAdapter(annotation).validate_python(value)
+            )
+        except ValidationError:
+            values[name] = value
+    return values
 
 
 def _object_type(model: type[BaseModel]) -> str:

@@ -6,7 +6,7 @@ the lease row; the statements and every rule (fencing, heads, the checkpoint gua
 Examples:
     >>> from erpsa_sdk.sync import SQLiteStateStore
     >>> SQLiteStateStore(":memory:").schema_version()
-    2
+    3
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ from erpsa_sdk.sync._records import (
     LedgerHead,
     LedgerStatus,
     LineageRecord,
+    MatchIndexEntry,
     RunRecord,
     SourceVersion,
     WaitingRecord,
@@ -689,6 +690,41 @@ class SqlStateStore:
             self._put_crosswalk(tx, entry)
 
         self._run(put)
+
+    def match_index_put(self, lease: Lease, entries: Sequence[MatchIndexEntry]) -> None:
+        def put(tx: _Tx) -> None:
+            self._check_fence(tx, lease)
+            for e in entries:
+                values = (e.entity_key, _dump(e.natural_key), e.system, e.object_type, e.record_id)
+                updated = tx.x(
+                    "UPDATE {match_index} SET entity_key = ?, natural_key = ? "
+                    "WHERE system = ? AND object_type = ? AND record_id = ?",
+                    values,
+                )
+                if not updated:
+                    tx.x(
+                        "INSERT INTO {match_index} (entity_key, natural_key, system, "
+                        "object_type, record_id) VALUES (?, ?, ?, ?, ?)",
+                        values,
+                    )
+
+        if entries:
+            self._run(put)
+
+    def match_index_get(
+        self, system: str, object_type: str, record_id: str
+    ) -> MatchIndexEntry | None:
+        rows = self._run(
+            lambda tx: tx.q(
+                "SELECT entity_key, natural_key FROM {match_index} "
+                "WHERE system = ? AND object_type = ? AND record_id = ?",
+                (system, object_type, record_id),
+            ),
+            write=False,
+        )
+        if not rows:
+            return None
+        return MatchIndexEntry(system, object_type, record_id, rows[0][0], _load(rows[0][1]))
 
     def crosswalk_unseen(
         self, system: str, object_type: str, generation: int

@@ -48,7 +48,7 @@ class SQLiteStateStore(SqlStateStore):
     Examples:
         >>> store = SQLiteStateStore(":memory:", table_prefix="erpsa_")
         >>> store.schema_version()
-        2
+        3
         >>> store.close()
     """
 

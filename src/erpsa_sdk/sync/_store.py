@@ -28,6 +28,7 @@ from erpsa_sdk.sync._records import (
     LedgerEntry,
     LedgerHead,
     LineageRecord,
+    MatchIndexEntry,
     RunRecord,
     WaitingRecord,
 )
@@ -136,6 +137,16 @@ class StateStore(Protocol):
         self, system: str, object_type: str, record_id: str
     ) -> CrosswalkEntry | None:
         """The crosswalk row of a record id in ``system``."""
+        ...
+
+    def match_index_put(self, lease: Lease, entries: Sequence[MatchIndexEntry]) -> None:
+        """Fenced: insert or replace the natural keys of source records (one page at a time)."""
+        ...
+
+    def match_index_get(
+        self, system: str, object_type: str, record_id: str
+    ) -> MatchIndexEntry | None:
+        """The stored natural key of a source record, or ``None``."""
         ...
 
     def crosswalk_put(self, lease: Lease, entry: CrosswalkEntry) -> None:

@@ -24,6 +24,7 @@ from erpsa_sdk.sync import (
     LedgerEntry,
     LedgerStatus,
     LineageRecord,
+    MatchIndexEntry,
     RunRecord,
     SourceVersion,
     StateStore,
@@ -76,7 +77,7 @@ class StateStoreConformance:
     def test_migrations_apply_once(self, make_store: MakeStore, clock: SimClock) -> None:
         first = make_store(clock=clock)
         second = make_store(clock=clock)
-        assert first.schema_version() == second.schema_version() == 2
+        assert first.schema_version() == second.schema_version() == 3
 
     def test_is_a_state_store_and_a_token_store(self, store: StateStore) -> None:
         assert isinstance(store, StateStore)
@@ -370,6 +371,25 @@ class StateStoreConformance:
         assert store.crosswalk_unseen("src:t", "customer", 2) == []
         assert store.crosswalk_unseen("src:t", "project", 9) == []
         assert store.crosswalk_get("other:t", "ek-1") is None
+
+    def test_match_index_keeps_the_latest_natural_key_and_is_fenced(
+        self, store: StateStore
+    ) -> None:
+        lease = store.acquire_lease("p", holder="a", ttl=30)
+        store.match_index_put(
+            lease, [MatchIndexEntry("psa", "task", "7", "ek-7", {"name": "Design"})]
+        )
+        store.match_index_put(
+            lease, [MatchIndexEntry("psa", "task", "7", "ek-7", {"name": "Design v2"})]
+        )
+        found = store.match_index_get("psa", "task", "7")
+        assert found == MatchIndexEntry("psa", "task", "7", "ek-7", {"name": "Design v2"})
+        assert store.match_index_get("psa", "project", "7") is None
+        store.release_lease(lease)
+        store.acquire_lease("p", holder="b", ttl=30)
+        with pytest.raises(LeaseLost):
+            store.match_index_put(lease, [MatchIndexEntry("psa", "task", "8", "ek-8", {})])
+        assert store.match_index_get("psa", "task", "8") is None
 
     # -- waiting, dead letters, lineage, runs ------------------------------------------------
     def test_waiting_records_count_attempts_and_resolve(self, store: StateStore) -> None:

@@ -39,7 +39,7 @@ class TestPostgresConformance(StateStoreConformance):
 def test_open_state_store_postgres_url(postgres_url: str, pg_schema: str) -> None:
     store = open_state_store(postgres_url, schema=pg_schema)
     assert isinstance(store, PostgresStateStore)
-    assert store.schema_version() == 2
+    assert store.schema_version() == 3
     store.close()
 
 

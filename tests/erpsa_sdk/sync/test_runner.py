@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from erpsa_sdk.clock import SimClock
-from erpsa_sdk.connector import DeletionMode
+from erpsa_sdk.connector import Capabilities, DeletionMode, TypeCapabilities
 from erpsa_sdk.correlation import CorrelationFilter
 from erpsa_sdk.errors import LeaseHeld, LeaseLost
 from erpsa_sdk.models import (
@@ -610,3 +610,82 @@ def test_a_deletion_scan_does_not_dead_letter_a_rejected_record_again(
         ("invalid_source_record", "C2")
     ]
     assert len(target.records) == 3
+
+
+class MatchingTarget(FakeTarget):
+    """An ERP that cannot write tasks but finds its own by name (the ``match`` rule)."""
+
+    def __init__(self, tasks: set[str]) -> None:
+        super().__init__(
+            writable=(Customer, Project, TimeEntry),
+            references={"TimeEntry": {"task_key": "match"}},
+        )
+        self._caps = Capabilities(
+            types={
+                **self._caps.types,
+                "ProjectTask": TypeCapabilities(natural_keys=("name",)),
+            }
+        )
+        self.tasks = tasks
+        self.matched: list[dict[str, Any]] = []
+
+    def match(self, model: type[Any], **natural_key: Any) -> list[SourceRef]:
+        self.matched.append(natural_key)
+        name = natural_key["name"]
+        if name not in self.tasks:
+            return []
+        return [SourceRef(system=self.name, tenant=self.tenant, id=f"erp-{name}")]
+
+
+def test_initial_match_streams_the_reference_type_and_rereads_only_changes(
+    store: SQLiteStateStore,
+) -> None:
+    pages: list[tuple[str, int, int]] = []
+
+    def on_page(model: type[Any], number: int) -> None:
+        indexed = store._run(lambda tx: tx.q("SELECT COUNT(*) FROM {match_index}"), write=False)
+        pages.append((model.__name__, number, int(indexed[0][0])))
+
+    source = FakeSource(on_page=on_page)
+    target = MatchingTarget({f"Task {n}" for n in range(60)})
+    source.put(Project, "P1", name="Apollo", currency="USD")
+    for n in range(30):
+        source.put(ProjectTask, f"T{n}", name=f"Task {n}", project_key="P1")
+
+    def entry(key: str, task: str) -> None:
+        source.put(
+            TimeEntry,
+            key,
+            resource_key="R1",
+            project_key="P1",
+            task_key=task,
+            work_date="2026-11-02",
+            duration_minutes=30,
+        )
+
+    entry("E1", "T1")
+    entry("E2", "T2")
+    types = (Project, ProjectTask, TimeEntry)
+    report = make_runner(source, target, store, types=types).run_once()
+    assert report.status is RunStatus.COMPLETED, report.error
+
+    task_pages = [(n, indexed) for name, n, indexed in pages if name == "ProjectTask"]
+    assert len(task_pages) == 10  # 30 tasks, 3 a page, read once
+    # Processed as read: when page n is produced, the pages before it are already stored.
+    assert [indexed for _, indexed in task_pages] == [3 * (n - 1) for n, _ in task_pages]
+    # Only the referenced tasks are matched at the target.
+    assert target.matched == [{"name": "Task 1"}, {"name": "Task 2"}]
+    assert target_of(target, TimeEntry, "E2").refs["task_key"] == "erp-Task 2"
+
+    pages.clear()
+    entry("E3", "T3")  # a task never matched before, nothing changed among the tasks
+    make_runner(source, target, store, types=types).run_once()
+    assert [p for p in pages if p[0] == "ProjectTask"] == []
+    assert target_of(target, TimeEntry, "E3").refs["task_key"] == "erp-Task 3"
+
+    pages.clear()
+    source.put(ProjectTask, "T30", name="Task 30", project_key="P1")  # a new task
+    entry("E4", "T30")
+    make_runner(source, target, store, types=types).run_once()
+    assert [n for name, n, _ in pages if name == "ProjectTask"] == [1]  # only what changed
+    assert target_of(target, TimeEntry, "E4").refs["task_key"] == "erp-Task 30"
