@@ -6,33 +6,16 @@ import asyncio
 import logging
 import threading
 import weakref
-from collections.abc import AsyncGenerator, Generator, Iterable
+from collections.abc import AsyncGenerator, Generator, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Final
 
 import httpx2
 
 from erpsa_sdk.errors import AuthError
+from erpsa_sdk.http.classify import DEFAULT_REQUEST_ID_HEADERS, request_id_of
 
 logger = logging.getLogger("erpsa_sdk.auth")
-
-# Headers vendors use for a request / correlation id (first found wins).
-_REQUEST_ID_HEADERS: Final = (
-    "x-request-id",
-    "x-ms-request-id",
-    "request-id",
-    "x-correlation-id",
-    "x-netsuite-jobid",
-)
-
-
-def request_id_of(response: httpx2.Response) -> str | None:
-    """The vendor's request id from a response's headers, when it sent one."""
-    for name in _REQUEST_ID_HEADERS:
-        value = response.headers.get(name)
-        if value:
-            return value[:128]
-    return None
 
 
 def scrub(text: str, secrets: Iterable[str | None]) -> str:
@@ -43,7 +26,13 @@ def scrub(text: str, secrets: Iterable[str | None]) -> str:
     return text
 
 
-def unauthorized(response: httpx2.Response, *, tenant: str | None, why: str) -> AuthError:
+def unauthorized(
+    response: httpx2.Response,
+    *,
+    tenant: str | None,
+    why: str,
+    request_id_headers: Sequence[str] = DEFAULT_REQUEST_ID_HEADERS,
+) -> AuthError:
     """The AuthError for a 401 that no refresh can (or did) cure."""
     challenge = response.headers.get("www-authenticate", "")
     code = None
@@ -55,21 +44,28 @@ def unauthorized(response: httpx2.Response, *, tenant: str | None, why: str) -> 
         f"with 401: {why}",
         status=401,
         vendor_code=code,
-        request_id=request_id_of(response),
+        request_id=request_id_of(response, request_id_headers),
         tenant=tenant,
     )
 
 
 class UnauthorizedPolicy:
-    """Mixin: what a flow does with a 401 it cannot cure."""
+    """Mixin: what a flow does with a 401 it cannot cure.
+
+    ``request_id_headers`` names the headers that carry the vendor's request id (the generic
+    ones by default); a connector sets its vendor's names on the flow it builds.
+    """
 
     raise_on_unauthorized: bool = True
     tenant: str | None = None
+    request_id_headers: Sequence[str] = DEFAULT_REQUEST_ID_HEADERS
 
     def _final_check(self, response: httpx2.Response, why: str) -> None:
         if response.status_code == 401 and self.raise_on_unauthorized:
             logger.debug("auth: 401 not curable (%s) tenant=%s", why, self.tenant)
-            raise unauthorized(response, tenant=self.tenant, why=why)
+            raise unauthorized(
+                response, tenant=self.tenant, why=why, request_id_headers=self.request_id_headers
+            )
 
 
 # --- lock-aware drivers over a sans-IO core --------------------------------------------------

@@ -30,7 +30,6 @@ from erpsa_sdk.auth._base import (
     drive_async,
     drive_sync,
     logger,
-    request_id_of,
     scrub,
 )
 from erpsa_sdk.auth._jwt import JwtAssertion
@@ -51,6 +50,7 @@ from erpsa_sdk.errors import (
     ResponseFormatError,
     ServerError,
 )
+from erpsa_sdk.http.classify import request_id_of
 
 __all__ = [
     "AuthorizationCodeAuth",
@@ -214,7 +214,7 @@ class OAuth2Auth(UnauthorizedPolicy, httpx2.Auth):
         context: dict[str, Any] = {
             "status": status,
             "vendor_code": code,
-            "request_id": request_id_of(response),
+            "request_id": request_id_of(response, self.request_id_headers),
             "tenant": self.tenant,
         }
         message = f"token request to {self.token_url} failed"

@@ -55,6 +55,7 @@ __all__ = [
     "lenient_json",
     "map_transport_error",
     "parse_json",
+    "request_id_of",
 ]
 
 ErrorParser = Callable[[httpx2.Response], ApiError | ResponseFormatError | None]
@@ -63,6 +64,7 @@ ErrorParser = Callable[[httpx2.Response], ApiError | ResponseFormatError | None]
 ThrottleClassifier = Callable[[BaseException], bool]
 """A connector's hook: is this error a throttle signal the governor must hear about?"""
 
+#: Generic request-id headers; a connector passes its vendor's own names (``request_id_headers``).
 DEFAULT_REQUEST_ID_HEADERS: tuple[str, ...] = ("x-request-id", "request-id", "x-correlation-id")
 
 _BY_STATUS: dict[int, type[ApiError]] = {
@@ -114,7 +116,7 @@ def classify_response(
         True
     """
     now = now or datetime.now(UTC)
-    request_id = _request_id(response, request_id_headers)
+    request_id = request_id_of(response, request_id_headers)
     try:
         error = parser(response) if parser is not None else None
     except (ValueError, KeyError, TypeError, AttributeError, IndexError) as exc:
@@ -177,7 +179,16 @@ def _attach_retry_after(error: ApiError, response: httpx2.Response, now: datetim
         error.context["retry_after"] = hint
 
 
-def _request_id(response: httpx2.Response, names: Sequence[str]) -> str | None:
+def request_id_of(
+    response: httpx2.Response, names: Sequence[str] = DEFAULT_REQUEST_ID_HEADERS
+) -> str | None:
+    """The request id the server sent in the first of ``names`` present (redacted, bounded).
+
+    Examples:
+        >>> r = httpx2.Response(500, headers={"x-ms-request-id": "abc"})
+        >>> request_id_of(r) is None, request_id_of(r, ("x-ms-request-id",))
+        (True, 'abc')
+    """
     for name in names:
         value = response.headers.get(name)
         if value:
