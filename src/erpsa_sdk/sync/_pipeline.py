@@ -203,14 +203,14 @@ class Pipeline:
     )
     _connection: str = field(init=False, default="")
     _source_connection: str = field(init=False, default="")
+    _target_tenant: str = field(init=False, default="")
 
     def __post_init__(self) -> None:
         if not self.name:
             raise ConfigurationError("a pipeline needs a name")
         self.types = ordered_types(self.types)
-        self._connection = target_connection(
-            self.target.name, _tenant_of(self.target, self.target_tenant, "target")
-        )
+        self._target_tenant = _tenant_of(self.target, self.target_tenant, "target")
+        self._connection = target_connection(self.target.name, self._target_tenant)
         self._source_connection = target_connection(
             self.source.name, _tenant_of(self.source, self.source_tenant, "source")
         )
@@ -227,8 +227,18 @@ class Pipeline:
 
     @property
     def target_tenant_name(self) -> str:
-        """The target's tenant."""
-        return self._connection.split(":", 1)[1]
+        """The target's tenant (given, or the connector's ``tenant``).
+
+        Examples:
+            >>> from erpsa_sdk.connector import Connector
+            >>> class Erp(Connector):
+            ...     name, tenant, capabilities = "erp:eu", "t1", None
+            ...     read = lookup = upsert = delete = validate = health = None
+            >>> p = Pipeline("p", source=Erp(), target=Erp(), namespace="n", types=[])
+            >>> p.target_connection, p.target_tenant_name
+            ('erp:eu:t1', 't1')
+        """
+        return self._target_tenant
 
     def keeps_payload(self, model: type[BaseModel]) -> bool:
         """Whether the last written object of ``model`` is kept with the ledger head."""
