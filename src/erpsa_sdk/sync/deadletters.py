@@ -664,6 +664,7 @@ class DeadLetterQueue:
         Open letters are folded per (EntityKey, reason): when a record was dead-lettered again
         for the same reason (a later version, a re-read), one letter is listed — the newest,
         with the first ``first_seen``, the latest ``last_seen`` and the attempts of all.
+        ``limit`` counts listed letters, after folding.
         """
         sql = f"SELECT {_COLUMNS} FROM {{dead_letters}} WHERE pipeline = ?"  # noqa: S608
         params: list[Any] = [self.pipeline]
@@ -677,11 +678,14 @@ class DeadLetterQueue:
         if owner is not None:
             sql += " AND owner = ?"
             params.append(owner)
-        sql += " ORDER BY id LIMIT ?"
-        params.append(limit)
+        folding = status is not None and DeadLetterStatus(status) is DeadLetterStatus.OPEN
+        sql += " ORDER BY id"
+        if not folding:
+            sql += " LIMIT ?"
+            params.append(limit)
         rows = self._store._run(lambda tx: tx.q(sql, params), write=False)
         views = [self._view(r) for r in rows]
-        if status is None or DeadLetterStatus(status) is not DeadLetterStatus.OPEN:
+        if not folding:
             return views
         folded: dict[tuple[str, str | int], DeadLetterView] = {}
         for view in views:  # oldest first
@@ -695,7 +699,7 @@ class DeadLetterQueue:
                     attempts=view.attempts + earlier.attempts,
                 )
             folded[key] = view
-        return sorted(folded.values(), key=lambda v: v.id)
+        return sorted(folded.values(), key=lambda v: v.id)[:limit]
 
     def close_older(self, letter: DeadLetterView, status: DeadLetterStatus) -> int:
         """Resolve the open letters of the same EntityKey older than ``letter`` (their

@@ -134,6 +134,26 @@ def test_letters_without_an_entity_key_are_never_folded_together(any_store: Any)
     assert [(d.payload, d.attempts) for d in letters] == [({"n": n}, 1) for n in range(3)]
 
 
+def test_limit_counts_letters_after_folding_repeats(any_store: Any) -> None:
+    store = any_store
+    lease = store.acquire_lease("p", holder="me", ttl=30)
+
+    def dead_letter(entity_key: str) -> None:
+        letter = DeadLetter("p", entity_key, "vendor_rejected:X")
+        store.commit_batch(
+            lease, BatchCommit("p", "Expense", None, "erp:t", dead_letters=(letter,))
+        )
+
+    queue = DeadLetterQueue(store, "p")
+    dead_letter("ek-1")
+    queue.mark(queue.letters()[0].id, DeadLetterStatus.REPLAYING)
+    dead_letter("ek-1")  # fails again while its replay is in doubt: a second row, one letter
+    dead_letter("ek-2")
+    letters = queue.letters(limit=2)
+    assert [(d.entity_key, d.attempts) for d in letters] == [("ek-1", 2), ("ek-2", 1)]
+    assert [d.entity_key for d in queue.letters(limit=1)] == ["ek-1"]
+
+
 # -- the runner's dead letters ------------------------------------------------------------------
 def test_unmapped_expense_category_is_one_dead_letter_and_the_rest_syncs(tmp_path: Path) -> None:
     env = AcmeEnv(tmp_path, config_text(types=EXPENSES))
