@@ -48,6 +48,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import StrEnum
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from pydantic import BaseModel, ValidationError
@@ -236,21 +237,27 @@ class OwnerRules:
 
     rules: Mapping[str, str] = field(default_factory=dict)
     default: str = OwnerRole.IT.value
+    _table: Mapping[str, str] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
+        roles = {o.value for o in OwnerRole}
+        table = {**DEFAULT_OWNERS}
         for reason, owner in self.rules.items():
-            if owner not in {o.value for o in OwnerRole}:
+            if owner not in roles:
                 raise ConfigurationError(
                     f"owner {owner!r} for {reason!r} is not one of finance, pmo, it"
                 )
+            table[reason] = owner
+        # Built once: owner_for runs for every dead letter of every batch.
+        object.__setattr__(self, "_table", MappingProxyType(table))
 
     def owner_for(self, reason: str) -> str:
         """The owner role of ``reason``."""
-        merged = {**DEFAULT_OWNERS, **self.rules}
         prefix, _, rest = reason.partition(":")
         for candidate in (reason, *(c for c in rest.split(",") if c), prefix):
-            if candidate in merged:
-                return merged[candidate]
+            owner = self._table.get(candidate)
+            if owner is not None:
+                return owner
         return self.default
 
     def assign(self, letter: DeadLetter) -> DeadLetter:

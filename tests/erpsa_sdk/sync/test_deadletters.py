@@ -65,6 +65,28 @@ def test_declared_rules_win_and_unknown_roles_are_refused() -> None:
         OwnerRules({"period_closed": "accounting"})
 
 
+def test_rules_are_read_once_not_on_every_look_up() -> None:
+    class CountingRules(dict[str, str]):
+        reads = 0
+
+        def items(self) -> Any:
+            CountingRules.reads += 1
+            return super().items()
+
+        def __iter__(self) -> Any:
+            CountingRules.reads += 1
+            return super().__iter__()
+
+    declared = CountingRules({"period_closed": "pmo"})
+    rules = OwnerRules(declared)
+    reads_to_build = CountingRules.reads
+    owners = {rules.owner_for(f"validation_failed:period_closed,x{n}") for n in range(500)}
+    assert owners == {"pmo"}
+    assert CountingRules.reads == reads_to_build
+    declared["period_closed"] = "finance"  # the rules in force are those given at creation
+    assert rules.owner_for("validation_failed:period_closed") == "pmo"
+
+
 @given(st.lists(st.sampled_from(sorted(DEFAULT_OWNERS)), min_size=1, max_size=4))
 def test_owner_is_always_a_known_role(codes: list[str]) -> None:
     assert OwnerRules().owner_for(validation_failed(*codes)) in {"finance", "pmo", "it"}
