@@ -15,6 +15,8 @@ Examples:
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 
@@ -24,7 +26,7 @@ from erpsa_sdk.clock import Clock
 from erpsa_sdk.errors import LeaseLost
 from erpsa_sdk.sync._records import Lease
 
-__all__ = ["FencedTransport", "LeaseState", "lease_guard"]
+__all__ = ["FencedTransport", "LeaseState", "lease_guard", "lease_scope"]
 
 _WRITES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
@@ -73,6 +75,28 @@ def set_lease_state(state: LeaseState | None) -> None:
         >>> set_lease_state(None)
     """
     _STATE.set(state)
+
+
+@contextmanager
+def lease_scope(state: LeaseState | None) -> Iterator[None]:
+    """Attach a run's lease to the current context for a block, then restore the previous one.
+
+    Writer threads started with a copy of this context inherit it (the runner does this).
+
+    Examples:
+        >>> from erpsa_sdk.clock import SimClock
+        >>> state = LeaseState(Lease("p", "me", 1, expires_at=100.0), SimClock(), margin=10.0)
+        >>> with lease_scope(state):
+        ...     current_lease_state() is state
+        True
+        >>> current_lease_state() is None
+        True
+    """
+    token = _STATE.set(state)
+    try:
+        yield
+    finally:
+        _STATE.reset(token)
 
 
 def lease_guard() -> None:

@@ -56,8 +56,7 @@ from erpsa_sdk.http.hooks import GovernorHook
 from erpsa_sdk.models.keys import EntityKey, WriteKey, WriteOperation
 from erpsa_sdk.models.refs import Rejected, SourceRef
 from erpsa_sdk.sync._crash import crash_point
-from erpsa_sdk.sync._guard import _STATE as _LEASE_STATE
-from erpsa_sdk.sync._guard import LeaseState, lease_guard
+from erpsa_sdk.sync._guard import LeaseState, lease_guard, lease_scope
 from erpsa_sdk.sync._partition import PartitionedExecutor
 from erpsa_sdk.sync._pipeline import Pipeline
 from erpsa_sdk.sync._records import (
@@ -373,9 +372,8 @@ class SyncRunner:
         )
         beat.start()
         status, error = RunStatus.COMPLETED, None
-        guard_token = _LEASE_STATE.set(run.guard)
         try:
-            with correlation_scope(run.correlation_id):
+            with lease_scope(run.guard), correlation_scope(run.correlation_id):
                 self.store.start_run(
                     lease,
                     RunRecord(
@@ -406,7 +404,6 @@ class SyncRunner:
                 status, error = RunStatus.FAILED, f"{type(exc).__name__}: {exc}"
                 logger.exception("run failed", extra={"pipeline": self.pipeline.name})
         finally:
-            _LEASE_STATE.reset(guard_token)
             beat_done.set()
             beat.join()
             restore()
