@@ -740,27 +740,12 @@ class Dynamics365Connector(Connector):
         self.client.close()
 
 
-def _create(
-    settings: Dynamics365Settings,
-    *,
-    transport: httpx2.BaseTransport | None = None,
-    clock: Clock | None = None,
-) -> Dynamics365Connector:
-    return Dynamics365Connector(settings, transport=transport, clock=clock)
-
-
-def _simulator(seed: int = 0, faults: Any = None, clock: Clock | None = None) -> Any:
-    from erpsa_dynamics365.simulator import DataverseSimulator
-
-    return DataverseSimulator(seed=seed, faults=faults, clock=clock)
-
-
 #: The plugin object published under the entry-point group ``erpsa_sdk.connectors``.
 connector = ConnectorPlugin(
     name=SYSTEM,
-    connector=_create,
+    connector=Dynamics365Connector,
     settings=Dynamics365Settings,
     capabilities=CAPABILITIES,
-    simulator_factory=_simulator,
+    simulator_factory="erpsa_dynamics365.simulator:DataverseSimulator",
     description="Microsoft Dynamics 365 / Dataverse (Project Operations) via the Web API",
 )

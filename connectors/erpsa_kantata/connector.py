@@ -16,6 +16,7 @@ Examples:
     >>> import httpx2
     >>> from datetime import date
     >>> from erpsa_sdk.models import Customer, SourceRef
+    >>> from erpsa_kantata.simulator import KantataSimulator
     >>> sim = KantataSimulator(seed=1)
     >>> conn = connector.create({"token": sim.token}, transport=httpx2.MockTransport(sim))
     >>> acme = Customer(key="c1", name="Initech",
@@ -39,7 +40,6 @@ from pydantic import BaseModel, Field, SecretStr
 from erpsa_kantata import mapping
 from erpsa_kantata.client import BASE_URL, Kantata, KantataPager
 from erpsa_kantata.resources import RESOURCES, ResourceSpec, spec_for
-from erpsa_kantata.simulator import KantataSimulator
 from erpsa_sdk.clock import Clock
 from erpsa_sdk.connector import (
     Capabilities,
@@ -67,7 +67,6 @@ from erpsa_sdk.errors import (
 from erpsa_sdk.http.safety import WriteSafety
 from erpsa_sdk.limits import Governor, Limit, Reactive, Scope, ScopeKind
 from erpsa_sdk.models import EntityKey, Expense, Rejected, SourceRef, TimeEntry, WriteKey
-from erpsa_sdk.testing.faults import FaultPlan
 
 __all__ = ["CAPABILITIES", "KantataConnector", "KantataSettings", "connector"]
 
@@ -177,6 +176,7 @@ class KantataConnector(Connector):
     Examples:
         >>> import httpx2
         >>> from erpsa_sdk.models import Project
+        >>> from erpsa_kantata.simulator import KantataSimulator
         >>> sim = KantataSimulator(seed=1)
         >>> conn = KantataConnector(KantataSettings(token=sim.token),
         ...                         transport=httpx2.MockTransport(sim))
@@ -237,6 +237,7 @@ class KantataConnector(Connector):
         Examples:
             >>> import httpx2
             >>> from erpsa_sdk.models import TimeEntry
+            >>> from erpsa_kantata.simulator import KantataSimulator
             >>> sim = KantataSimulator(seed=1)
             >>> conn = connector.create({"token": sim.token}, transport=httpx2.MockTransport(sim))
             >>> len(list(conn.read(TimeEntry)))
@@ -257,6 +258,7 @@ class KantataConnector(Connector):
         Examples:
             >>> import httpx2
             >>> from erpsa_sdk.models import Expense
+            >>> from erpsa_kantata.simulator import KantataSimulator
             >>> sim = KantataSimulator(seed=1)
             >>> conn = connector.create({"token": sim.token}, transport=httpx2.MockTransport(sim))
             >>> list(conn.read_deletions(Expense))
@@ -270,6 +272,7 @@ class KantataConnector(Connector):
         Examples:
             >>> import httpx2
             >>> from erpsa_sdk.models import TimeEntry
+            >>> from erpsa_kantata.simulator import KantataSimulator
             >>> sim = KantataSimulator(seed=1)
             >>> conn = connector.create({"token": sim.token}, transport=httpx2.MockTransport(sim))
             >>> conn.lookup(TimeEntry, entity_key=EntityKey.parse("ek1:demo:ns:t:time_entry:1"))
@@ -283,6 +286,7 @@ class KantataConnector(Connector):
         Examples:
             >>> import httpx2
             >>> from erpsa_sdk.models import Resource
+            >>> from erpsa_kantata.simulator import KantataSimulator
             >>> sim = KantataSimulator(seed=1)
             >>> conn = connector.create({"token": sim.token}, transport=httpx2.MockTransport(sim))
             >>> [r.id for r in conn.match(Resource, email="ada.lovelace@example.com")]
@@ -332,6 +336,7 @@ class KantataConnector(Connector):
             >>> import httpx2
             >>> from datetime import date
             >>> from erpsa_sdk.models import Money, TimeEntry
+            >>> from erpsa_kantata.simulator import KantataSimulator
             >>> sim = KantataSimulator(seed=1)
             >>> conn = connector.create({"token": sim.token}, transport=httpx2.MockTransport(sim))
             >>> te = TimeEntry(key="t", resource_key="r", project_key="p",
@@ -382,6 +387,7 @@ class KantataConnector(Connector):
         Examples:
             >>> import httpx2
             >>> from erpsa_sdk.models import Customer
+            >>> from erpsa_kantata.simulator import KantataSimulator
             >>> sim = KantataSimulator(seed=1)
             >>> conn = connector.create({"token": sim.token}, transport=httpx2.MockTransport(sim))
             >>> ek = EntityKey.parse("ek1:demo:crm:t:customer:404")
@@ -420,6 +426,7 @@ class KantataConnector(Connector):
             >>> import httpx2
             >>> from datetime import date
             >>> from erpsa_sdk.models import Money, TimeEntry
+            >>> from erpsa_kantata.simulator import KantataSimulator
             >>> sim = KantataSimulator(seed=1)
             >>> conn = connector.create({"token": sim.token}, transport=httpx2.MockTransport(sim))
             >>> te = TimeEntry(key="t", resource_key="r", project_key="p",
@@ -485,6 +492,7 @@ class KantataConnector(Connector):
 
         Examples:
             >>> import httpx2
+            >>> from erpsa_kantata.simulator import KantataSimulator
             >>> sim = KantataSimulator(seed=1)
             >>> conn = connector.create({"token": sim.token}, transport=httpx2.MockTransport(sim))
             >>> conn.health().ok
@@ -503,27 +511,12 @@ class KantataConnector(Connector):
         self.client.close()
 
 
-def _build(
-    settings: KantataSettings,
-    *,
-    transport: httpx2.BaseTransport | None = None,
-    clock: Clock | None = None,
-) -> KantataConnector:
-    return KantataConnector(settings, transport=transport, clock=clock)
-
-
-def _simulator(
-    seed: int = 0, faults: FaultPlan | str | None = None, clock: Clock | None = None
-) -> KantataSimulator:
-    return KantataSimulator(seed=seed, faults=faults, clock=clock)
-
-
 #: The entry-point object (``erpsa_sdk.connectors`` group, name ``kantata``).
 connector = ConnectorPlugin(
     name="kantata",
-    connector=_build,
+    connector=KantataConnector,
     settings=KantataSettings,
     capabilities=CAPABILITIES,
-    simulator_factory=_simulator,
+    simulator_factory="erpsa_kantata.simulator:KantataSimulator",
     description="Kantata OX (Mavenlink) API v1: projects, tasks, time, expenses, customers",
 )

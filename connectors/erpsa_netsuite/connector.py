@@ -517,27 +517,12 @@ def _name(model: type[BaseModel] | str) -> str:
     return model if isinstance(model, str) else model.__name__
 
 
-def _create(
-    settings: NetSuiteSettings,
-    *,
-    transport: httpx2.BaseTransport | None = None,
-    clock: Clock | None = None,
-) -> NetSuiteConnector:
-    return NetSuiteConnector(settings, transport=transport, clock=clock)
-
-
-def _simulator(seed: int = 0, faults: Any = None, clock: Clock | None = None) -> Any:
-    from erpsa_netsuite.simulator import NetSuiteSimulator
-
-    return NetSuiteSimulator(seed=seed, faults=faults, clock=clock)
-
-
 #: The entry-point object (``erpsa_sdk.connectors``: ``netsuite = "erpsa_netsuite:connector"``).
 connector = ConnectorPlugin(
     name="netsuite",
-    connector=_create,
+    connector=NetSuiteConnector,
     settings=NetSuiteSettings,
     capabilities=CAPABILITIES,
-    simulator_factory=_simulator,
+    simulator_factory="erpsa_netsuite.simulator:NetSuiteSimulator",
     description="Oracle NetSuite (SuiteTalk REST + SuiteQL): M2M / TBA, external-id upserts",
 )

@@ -29,6 +29,7 @@ Example:
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import tomllib
@@ -759,12 +760,14 @@ class ConnectorPlugin:
     Parameters:
         name: the connector name users pass to :func:`erpsa_sdk.registry.connect`; must equal
             the entry-point name.
-        connector: the factory ``(settings, *, transport=None, clock=None) -> Connector``;
-            ``transport`` (an ``httpx2`` transport, e.g. ``MockTransport(simulator)``) and
-            ``clock`` are injected by tests and the runner.
+        connector: the factory ``(settings, *, transport=None, clock=None) -> Connector``,
+            usually the connector class itself; ``transport`` (an ``httpx2`` transport, e.g.
+            ``MockTransport(simulator)``) and ``clock`` are injected by tests and the runner.
         settings: the :class:`ConnectorSettings` subclass.
         capabilities: what the connector can do (shown by ``erpsa connectors``).
-        simulator_factory: ``(seed, faults, clock) -> Simulator`` for the vendor's simulator.
+        simulator_factory: ``(seed=, faults=, clock=) -> Simulator`` for the vendor's
+            simulator, or its ``"module:attribute"`` path (e.g. the simulator class), imported
+            only when a simulator is asked for, so importing the plugin stays fast.
         api_version: the plugin API the plugin was built for (:data:`PLUGIN_API_VERSION`).
         description: one line for listings.
 
@@ -779,9 +782,17 @@ class ConnectorPlugin:
     connector: Callable[..., Connector]
     settings: type[ConnectorSettings]
     capabilities: Capabilities
-    simulator_factory: Callable[..., Any] | None = None
+    simulator_factory: Callable[..., Any] | str | None = None
     api_version: int = PLUGIN_API_VERSION
     description: str = ""
+
+    def __post_init__(self) -> None:
+        factory = self.simulator_factory
+        if isinstance(factory, str) and not _is_import_path(factory):
+            raise ConfigurationError(
+                f"connector {self.name!r}: simulator_factory {factory!r} is not a "
+                "'package.module:attribute' path"
+            )
 
     def create(
         self,
@@ -820,7 +831,36 @@ class ConnectorPlugin:
             Traceback (most recent call last):
             ...
             erpsa_sdk.errors.ConfigurationError: connector 'x' ships no simulator
+            >>> ConnectorPlugin(name="x", connector=lambda s, **kw: s, settings=ConnectorSettings,
+            ...                 capabilities=Capabilities(),
+            ...                 simulator_factory="collections:Counter").simulator(seed=7)
+            Counter({'seed': 7, 'faults': None, 'clock': None})
         """
-        if self.simulator_factory is None:
+        factory = self.simulator_factory
+        if factory is None:
             raise ConfigurationError(f"connector {self.name!r} ships no simulator")
-        return self.simulator_factory(seed=seed, faults=faults, clock=clock)
+        if isinstance(factory, str):
+            factory = _import_path(factory, self.name)
+        return factory(seed=seed, faults=faults, clock=clock)
+
+
+def _is_import_path(path: str) -> bool:
+    module, sep, attribute = path.partition(":")
+    return bool(sep) and all(
+        part.isidentifier() for part in [*module.split("."), *attribute.split(".")]
+    )
+
+
+def _import_path(path: str, name: str) -> Callable[..., Any]:
+    module_name, _, attribute = path.partition(":")
+    try:
+        target: Any = importlib.import_module(module_name)
+        for part in attribute.split("."):
+            target = getattr(target, part)
+    except (ImportError, AttributeError) as exc:
+        raise ConfigurationError(
+            f"connector {name!r}: cannot load its simulator {path!r}: {exc}"
+        ) from exc
+    if not callable(target):
+        raise ConfigurationError(f"connector {name!r}: simulator {path!r} is not callable")
+    return target  # type: ignore[no-any-return]

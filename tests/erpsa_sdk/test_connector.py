@@ -212,3 +212,48 @@ def test_plugin_create_checks_the_settings_type() -> None:
     assert isinstance(plugin.create({"tenant": "t", "client_secret": "x"}), Minimal)
     with pytest.raises(ConfigurationError, match="ships no simulator"):
         plugin.simulator()
+
+
+class Configured(Minimal):
+    def __init__(self, settings: ConnectorSettings, *, transport: object = None,
+                 clock: object = None) -> None:  # fmt: skip
+        super().__init__()
+        self.settings, self.transport, self.clock = settings, transport, clock
+
+
+def test_plugin_takes_the_connector_class_and_a_lazy_simulator_path() -> None:
+    # The class itself is the factory, and a "module:attribute" simulator is imported on use.
+    plugin = ConnectorPlugin(name="m", connector=Configured, settings=ConnectorSettings,
+                             capabilities=Capabilities(),
+                             simulator_factory="collections:OrderedDict")  # fmt: skip
+    built = plugin.create({}, transport="t")
+    assert isinstance(built, Configured)
+    assert (built.settings, built.transport) == (ConnectorSettings(), "t")
+    assert plugin.simulator(seed=3) == {"seed": 3, "faults": None, "clock": None}
+    # A callable factory works as before.
+    called = ConnectorPlugin(name="m", connector=Minimal, settings=ConnectorSettings,
+                             capabilities=Capabilities(),
+                             simulator_factory=lambda **kw: kw)  # fmt: skip
+    assert called.simulator(faults="x") == {"seed": 0, "faults": "x", "clock": None}
+
+
+@pytest.mark.parametrize("path", ["collections", "collections:", "no dots:x", "a:b;c"])
+def test_plugin_refuses_a_malformed_simulator_path(path: str) -> None:
+    with pytest.raises(ConfigurationError, match="is not a 'package\\.module:attribute' path"):
+        ConnectorPlugin(name="m", connector=Minimal, settings=ConnectorSettings,
+                        capabilities=Capabilities(), simulator_factory=path)  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("path", "message"),
+    [
+        ("erpsa_sdk.no_such_module:Sim", "cannot load its simulator"),
+        ("collections:NoSuchSim", "cannot load its simulator"),
+        ("erpsa_sdk.connector:PLUGIN_API_VERSION", "is not callable"),
+    ],
+)
+def test_plugin_reports_a_simulator_path_that_does_not_load(path: str, message: str) -> None:
+    plugin = ConnectorPlugin(name="m", connector=Minimal, settings=ConnectorSettings,
+                             capabilities=Capabilities(), simulator_factory=path)  # fmt: skip
+    with pytest.raises(ConfigurationError, match=message):
+        plugin.simulator()
