@@ -8,6 +8,7 @@
 Examples:
     >>> import httpx2
     >>> from erpsa_sdk.models import Project
+    >>> from erpsa_kantata.simulator import KantataSimulator
     >>> sim = KantataSimulator(seed=0)
     >>> with Kantata(token=sim.token, transport=httpx2.MockTransport(sim)) as kantata:
     ...     names = sorted(p.name for p in kantata.read(Project))
@@ -15,10 +16,16 @@ Examples:
     ['Legacy audit', 'Northwind rollout', 'Tokyo office move']
 """
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
 from erpsa_kantata._core import DeletionFeedExpired, Related
 from erpsa_kantata.client import AsyncKantata, AsyncKantataPager, Kantata, KantataPager
 from erpsa_kantata.connector import CAPABILITIES, KantataConnector, KantataSettings, connector
-from erpsa_kantata.simulator import KantataSimulator, SimulatorConfig
+
+if TYPE_CHECKING:
+    from erpsa_kantata.simulator import KantataSimulator, SimulatorConfig
 
 __all__ = [
     "CAPABILITIES",
@@ -34,3 +41,13 @@ __all__ = [
     "SimulatorConfig",
     "connector",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    # The simulator is imported on first use, as in the other connectors: importing the
+    # connector (every ``erpsa`` command, every sync) must not pay for it.
+    if name in ("KantataSimulator", "SimulatorConfig"):
+        from erpsa_kantata import simulator
+
+        return getattr(simulator, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
