@@ -374,10 +374,34 @@ def markdown(res: dict[str, Any]) -> str:
                 f"({r['wall_min_max_ms'][0]}–{r['wall_min_max_ms'][1]}) |"
             )
         lines.append("")
+    lines += _noise_lines(res)
     lines += ["### Gates", "", "| gate | result |", "|---|---|"]
     for name, ok in res["gates"].items():
         lines.append(f"| {name} | {'pass' if ok else 'FAIL'} |")
     return "\n".join(lines) + "\n"
+
+
+def _noise_lines(res: dict[str, Any]) -> list[str]:
+    """How noisy the machine was during this run: spread of each cell over its rounds."""
+    read = res.get("read")
+    if not read:
+        return []
+    spreads = sorted(
+        100 * (r["max"] - r["min"]) / r["median"] for r in read["rows"] if r.get("median")
+    )
+    probes = read["cpu_probe_s"]
+    meta = res["meta"]
+    return [
+        "### Noise",
+        "",
+        f"Spread of a cell over its rounds, (max − min) ÷ median of records/s: "
+        f"{spreads[0]:.1f} % to {spreads[-1]:.1f} %, median {statistics.median(spreads):.1f} %. "
+        f"CPU probe per round: {min(probes):.3f}–{max(probes):.3f} s "
+        f"({100 * (max(probes) - min(probes)) / min(probes):.0f} % drift). "
+        f"Load average {meta['loadavg_start'][0]} at the start, "
+        f"{meta.get('loadavg_end', ['?'])[0]} at the end, on {os.cpu_count()} cores.",
+        "",
+    ]
 
 
 def _runner_lines(runner: dict[str, Any]) -> list[str]:
@@ -411,7 +435,13 @@ def _runner_lines(runner: dict[str, Any]) -> list[str]:
 
 
 def main() -> int:
-    """Run the chosen sections, write ``bench/out/results.{json,md}``, print the table."""
+    """Run the chosen sections, write ``bench/out/results.{json,md}``, print the table.
+
+    ``python -m bench --render`` prints the Markdown of the last run again (no measuring).
+    """
+    if "--render" in sys.argv[1:]:
+        print(markdown(json.loads((OUT / "results.json").read_text())))
+        return 0
     sections = _sections()
     records = env_int("BENCH_RECORDS", 100_000)
     reps = env_int("BENCH_REPS", 3)
