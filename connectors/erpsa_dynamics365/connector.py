@@ -87,8 +87,7 @@ __all__ = [
 ]
 
 _SAFE = WriteSafety.NATURAL_UPSERT
-# Writes address the row by its UUIDv5 id; a keyless POST create is not de-duplicated by
-# Dataverse, so ``create`` is declared unsafe (the contract suite's negative control runs).
+# Writes address the row by its UUIDv5 id; ``create`` (a plain POST, never retried) is unsafe.
 _NATURAL = {"create": WriteSafety.UNSAFE, "upsert": _SAFE, "update": _SAFE, "delete": _SAFE}
 
 
@@ -99,7 +98,14 @@ def _read(**kw: Any) -> TypeCapabilities:
 
 
 def _write(**kw: Any) -> TypeCapabilities:
-    return _read(write=True, delete=True, write_safety=_NATURAL, **kw)
+    # Dataverse has no idempotency-key header and assigns a new id to a keyless POST.
+    return _read(
+        write=True,
+        delete=True,
+        write_safety=_NATURAL,
+        vendor_dedupes_blind_creates=False,
+        **kw,
+    )
 
 
 #: What the connector declares (limits: the documented service-protection defaults).

@@ -84,6 +84,8 @@ def _writable(**kw: Any) -> TypeCapabilities:
         deletions=DeletionMode.CHANGE_FEED,
         write=True,
         write_safety=safety,
+        # No idempotency key: a POST re-sent after a timeout creates a duplicate.
+        vendor_dedupes_blind_creates=False,
         **kw,
     )
 

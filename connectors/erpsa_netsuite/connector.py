@@ -77,6 +77,9 @@ def _writable(**extra: Any) -> TypeCapabilities:
         write=True,
         delete=True,
         write_safety=_UPSERT,
+        # The idempotency key is documented for async and batch requests only (fact sheet
+        # §1.8): a keyless POST sent twice makes two records.
+        vendor_dedupes_blind_creates=False,
         **extra,
     )
 

@@ -163,6 +163,12 @@ class TypeCapabilities(BaseModel):
             ``msdyn_projecttask``), so reports speak the target's language; see
             :meth:`field_name`.
         natural_keys: the fields :meth:`Connector.match` accepts for this type.
+        vendor_dedupes_blind_creates: the *vendor* leaves one record when the same keyless
+            create (no id, no external id, no idempotency key) arrives twice. A fact about
+            the vendor's API, not about this connector's writes (a ``natural_upsert`` create
+            says the connector addresses its creates by key; the vendor may still duplicate
+            a blind ``POST``). ``False``, the safe default, makes the contract suite's
+            negative control prove that a naive writer duplicates against the simulator.
 
     Example:
         >>> caps = TypeCapabilities(write=True, write_safety={"create": "unsafe",
@@ -170,6 +176,9 @@ class TypeCapabilities(BaseModel):
         >>> caps.safety("create").value, caps.safety("update").value
         ('unsafe', 'natural_upsert')
         >>> caps.vendor_dedupes_blind_creates
+        False
+        >>> TypeCapabilities(write=True, write_safety={"upsert": "natural_upsert"}
+        ...                  ).vendor_dedupes_blind_creates  # keyed writes say nothing of it
         False
     """
 
@@ -187,6 +196,7 @@ class TypeCapabilities(BaseModel):
     references: dict[str, ReferenceRule] = Field(default_factory=dict)
     natural_keys: tuple[str, ...] = ()
     field_names: dict[str, str] = Field(default_factory=dict)
+    vendor_dedupes_blind_creates: bool = False
 
     def field_name(self, field: str) -> str:
         """The target's name for a canonical field, or the canonical name when none is declared.
@@ -215,6 +225,8 @@ class TypeCapabilities(BaseModel):
             raise ValueError("delete=True needs write_safety for 'delete'")
         if self.reverse and WriteOperation.REVERSE not in ops:
             raise ValueError("reverse=True needs write_safety for 'reverse'")
+        if self.vendor_dedupes_blind_creates and not self.write:
+            raise ValueError("vendor_dedupes_blind_creates=True needs write=True")
         return self
 
     def safety(self, operation: WriteOperation | str) -> WriteSafety:
@@ -235,14 +247,6 @@ class TypeCapabilities(BaseModel):
         elif op is WriteOperation.UPSERT and WriteOperation.CREATE in self.write_safety:
             return self.write_safety[WriteOperation.CREATE]
         raise ConfigurationError(f"no write safety declared for operation {op.value!r}")
-
-    @property
-    def vendor_dedupes_blind_creates(self) -> bool:
-        """Whether a keyless create sent twice leaves one record (only for natural upserts).
-
-        The contract suite's negative control expects duplicates whenever this is false.
-        """
-        return self.write and self.safety(WriteOperation.CREATE) is WriteSafety.NATURAL_UPSERT
 
 
 class Capabilities(BaseModel):

@@ -98,7 +98,8 @@ def test_capabilities_lookup_references_limits_and_rounding() -> None:
     assert caps.reference_rule("TimeEntry", "project_id") is None
     assert caps.rounding_mode == ROUND_HALF_EVEN
     assert caps.summary()["TimeEntry"][:3] == ["read", "incremental", "deletions=change_feed"]
-    assert caps.of("TimeEntry").vendor_dedupes_blind_creates
+    # A natural-upsert create is the connector's own safety, not a vendor that de-duplicates.
+    assert not caps.of("TimeEntry").vendor_dedupes_blind_creates
     # JSON round trip (the CLI prints capabilities as JSON).
     assert Capabilities.model_validate_json(caps.model_dump_json()) == caps
 
@@ -257,3 +258,16 @@ def test_plugin_reports_a_simulator_path_that_does_not_load(path: str, message: 
                              capabilities=Capabilities(), simulator_factory=path)  # fmt: skip
     with pytest.raises(ConfigurationError, match=message):
         plugin.simulator()
+
+
+def test_vendor_dedup_of_blind_creates_is_declared_not_derived() -> None:
+    keyed = {"upsert": "natural_upsert"}
+    assert not TypeCapabilities(write=True, write_safety=keyed).vendor_dedupes_blind_creates
+    declared = TypeCapabilities(
+        write=True, write_safety={"create": "unsafe", "update": "natural_upsert"},
+        vendor_dedupes_blind_creates=True,
+    )  # fmt: skip
+    assert declared.vendor_dedupes_blind_creates
+    assert TypeCapabilities.model_validate_json(declared.model_dump_json()) == declared
+    with pytest.raises(ValidationError, match="vendor_dedupes_blind_creates=True needs write"):
+        TypeCapabilities(read=True, vendor_dedupes_blind_creates=True)

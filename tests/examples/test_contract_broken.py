@@ -20,7 +20,7 @@ from acme_psa_erp.erp import TARGETS
 from acme_psa_erp.simulators import AcmeErpSimulator
 from pydantic import BaseModel
 
-from erpsa_sdk.connector import Cursor, WriteOutcome, WriteResult
+from erpsa_sdk.connector import Capabilities, Cursor, WriteOutcome, WriteResult
 from erpsa_sdk.errors import IndeterminateWrite, NotFoundError
 from erpsa_sdk.http import ApiClient, WriteSafety
 from erpsa_sdk.models import EntityKey, SourceRef, WriteKey
@@ -206,6 +206,45 @@ def test_a_simulator_that_dedupes_silently_fails_the_negative_control() -> None:
         check_negative_control(suite.harness(), "TimeEntry")  # ...the simulator lies
 
 
+class DedupesCustomers(AcmeErpSimulator):
+    @route("POST", "/{collection}")
+    def create(self, req: SimRequest) -> SimResponse:
+        body = req.json()
+        if isinstance(body, dict) and self._table_of(req) == "customers":
+            for row in self.table("customers").live_rows():
+                if all(row.data.get(k) == v for k, v in body.items()):
+                    return SimResponse.json(self.render(row), status=201)
+        return super().create(req)
+
+
+def _customer_deduping_sim(seed: int = 0, faults: Any = None, clock: Any = None) -> Any:
+    return DedupesCustomers(seed=seed, faults=faults, clock=clock)
+
+
+class DeclaresVendorDedup(AcmeErpConnector):
+    @property
+    def capabilities(self) -> Capabilities:
+        caps = super().capabilities
+        customer = caps.types["Customer"].model_copy(update={"vendor_dedupes_blind_creates": True})
+        return caps.model_copy(update={"types": {**caps.types, "Customer": customer}})
+
+
+def test_a_keyed_create_does_not_excuse_a_deduping_simulator() -> None:
+    # Customer creates are natural upserts (the connector's safety), yet AcmeERP does not
+    # de-duplicate a keyless POST: the negative control still runs and catches the lie.
+    suite = _erp_suite(simulator_factory=_customer_deduping_sim)
+    with pytest.raises(
+        ContractViolation,
+        match=r"negative control \(Customer\): .* left 1 record\(s\), .*'natural_upsert' "
+        r"and vendor_dedupes_blind_creates=False",
+    ):
+        check_negative_control(suite.harness(), "Customer")
+    # Only the explicit vendor declaration turns the check off.
+    declared = _erp_suite(simulator_factory=_customer_deduping_sim, connector=DeclaresVendorDedup)
+    with pytest.raises(pytest.skip.Exception, match="the vendor de-duplicates"):
+        check_negative_control(declared.harness(), "Customer")
+
+
 def test_writing_an_edit_as_a_new_record_fails_write_edit_write() -> None:
     suite = _erp_suite(connector=WritesEditAsNew)
     with pytest.raises(
@@ -281,5 +320,6 @@ def test_the_suite_as_pytest_reports_the_broken_simulator(tmp_path: Path) -> Non
     assert "FAILED" in result.stdout
     assert "test_negative_control_naive_writer_duplicates[TimeEntry]" in result.stdout
     assert "de-duplicates silently" in result.stdout
-    # Project, TimeEntry and Expense creates do not de-duplicate; write-edit-write still passes.
-    assert "3 failed, 8 passed" in result.stdout
+    # Project, TimeEntry and Expense creates do not de-duplicate; write-edit-write still passes,
+    # and so does Customer's negative control (it runs: a keyed upsert is no vendor dedup).
+    assert "3 failed, 9 passed" in result.stdout

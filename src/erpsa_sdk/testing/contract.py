@@ -68,7 +68,6 @@ from erpsa_sdk.errors import (
     Timeout,
     TransportError,
 )
-from erpsa_sdk.http.safety import WriteSafety
 from erpsa_sdk.models.keys import EntityKey, WriteKey, WriteOperation
 from erpsa_sdk.models.refs import Rejected, SourceRef
 from erpsa_sdk.testing.faults import WRITE_METHODS, FaultKind, FaultPlan
@@ -829,8 +828,8 @@ def check_negative_control(h: Harness, type_name: str) -> None:
     """
     caps = h.caps(type_name)
     safety = caps.safety(WriteOperation.CREATE)
-    if safety is WriteSafety.NATURAL_UPSERT:
-        pytest.skip(f"{type_name} creates are natural upserts: the vendor de-duplicates")
+    if caps.vendor_dedupes_blind_creates:
+        pytest.skip(f"{type_name}: the capabilities declare that the vendor de-duplicates")
     table = h.table_of(type_name)
     h.suite.prepare_refs(h, type_name)
     method, path, body = h.sim.naive_create(type_name, 1)
@@ -862,8 +861,9 @@ def check_negative_control(h: Harness, type_name: str) -> None:
         _fail(
             f"negative control ({type_name}): a keyless create re-sent blindly after a lost "
             f"answer left {created} record(s), but the capabilities declare create safety "
-            f"{safety.value!r} (the vendor does not de-duplicate): the simulator de-duplicates "
-            "silently and would hide a connector that is not idempotent"
+            f"{safety.value!r} and vendor_dedupes_blind_creates=False (the vendor does not "
+            "de-duplicate): the simulator de-duplicates silently and would hide a connector "
+            "that is not idempotent"
         )
 
 

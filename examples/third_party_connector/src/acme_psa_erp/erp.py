@@ -102,6 +102,9 @@ CAPABILITIES = Capabilities(
             natural_keys=("name",),
             write_safety={"upsert": WriteSafety.NATURAL_UPSERT, "delete": _BY_ID},
             references={"parent_key": "optional"},
+            # Our upsert is addressed by key, but AcmeERP itself keeps a keyless POST sent
+            # twice as two customers: say so, and the negative control proves it.
+            vendor_dedupes_blind_creates=False,
         ),
         "Project": TypeCapabilities(
             write=True,
