@@ -23,7 +23,7 @@ from datetime import date, datetime, timedelta
 from typing import Any, Literal
 
 import httpx2
-from pydantic import BaseModel, Field, SecretStr, model_validator
+from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
 
 from erpsa_netsuite._core import ErrorCodes, realm
 from erpsa_netsuite.client import NetSuite
@@ -31,6 +31,7 @@ from erpsa_netsuite.mapping import (
     SPECS,
     MappingError,
     TenantMapping,
+    check_format,
     parse_timestamp,
     spec_for,
     to_record,
@@ -158,6 +159,16 @@ class NetSuiteSettings(ConnectorSettings):
     def tenant(self) -> str:
         """The account id in ``realm`` form."""
         return realm(self.account_id)
+
+    @field_validator("timestamp_format")
+    @classmethod
+    def _timestamp_format(cls, value: str) -> str:
+        return check_format(value, kind="timestamp")  # ConfigurationError, not a ValueError
+
+    @field_validator("date_format")
+    @classmethod
+    def _date_format(cls, value: str) -> str:
+        return check_format(value, kind="date")
 
     @model_validator(mode="after")
     def _one_credential(self) -> NetSuiteSettings:

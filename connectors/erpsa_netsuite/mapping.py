@@ -28,11 +28,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from functools import lru_cache
-from typing import Any
+from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel
 
+from erpsa_sdk.errors import ConfigurationError
 from erpsa_sdk.models import (
     Customer,
     Expense,
@@ -52,6 +53,7 @@ __all__ = [
     "MappingError",
     "RecordSpec",
     "TenantMapping",
+    "check_format",
     "from_suiteql",
     "hours_to_vendor",
     "minutes_from_hours",
@@ -76,12 +78,17 @@ class MappingError(ValueError):
 def minutes_from_hours(value: Any) -> int:
     """Exact minutes from a NetSuite duration: ``"H:MM"``, or decimal hours as text or number.
 
-    A decimal that is not a whole number of minutes raises :class:`MappingError`, except a
-    long rendering of a repeating fraction (``0.3333333333`` = 20 minutes, within 1e-6 min).
+    Decimal hours within half a second of a whole minute are that minute: NetSuite stores
+    whole minutes, so such a decimal is a rounded rendering of a repeating fraction
+    (``0.333333`` h is 20 min less 0.0012 s; any rendering with 4 or more decimals lands
+    within 0.18 s). A decimal farther from a whole minute is a genuinely fractional duration
+    and raises :class:`MappingError` (with 3 decimals or fewer, only exact minutes pass).
 
     Examples:
-        >>> minutes_from_hours("4:00"), minutes_from_hours("0.3333333333"), minutes_from_hours(2)
+        >>> minutes_from_hours("4:00"), minutes_from_hours("0.333333"), minutes_from_hours(2)
         (240, 20, 120)
+        >>> minutes_from_hours("0.3333333333"), minutes_from_hours("1.6667")
+        (20, 100)
         >>> minutes_from_hours("0.01")
         Traceback (most recent call last):
         ...
@@ -104,11 +111,8 @@ def minutes_from_hours(value: Any) -> int:
         raise MappingError(f"hours {value!r} is not a duration")
     minutes_exact = dec * 60
     nearest = minutes_exact.to_integral_value(rounding=ROUND_HALF_UP)
-    if minutes_exact == nearest:
-        return int(nearest)
-    exponent = dec.as_tuple().exponent
-    digits = -exponent if isinstance(exponent, int) else 0
-    if digits >= 6 and abs(minutes_exact - nearest) < Decimal("1e-6"):
+    # Within half a second: |exact - nearest| minutes * 120 <= 1 (exact, no 1/120 rounding).
+    if abs(minutes_exact - nearest) * 120 <= 1:
         return int(nearest)
     raise MappingError(f"hours {value!r} is not a whole number of minutes")
 
@@ -135,6 +139,41 @@ _ORACLE_TO_STRPTIME = (
     ("MI", "%M"),
     ("SS", "%S"),
 )
+
+
+_FORMAT_TOKENS = re.compile(r"YYYY|HH24|MM|MI|DD|SS|[ \-:/.,]")
+_REQUIRED_TOKENS = {
+    "timestamp": ("YYYY", "MM", "DD", "HH24", "MI", "SS"),
+    "date": ("YYYY", "MM", "DD"),
+}
+
+
+def check_format(fmt: str, *, kind: Literal["timestamp", "date"]) -> str:
+    """``fmt`` if it is a ``TO_CHAR`` format the connector reads and parses, else
+    :class:`~erpsa_sdk.errors.ConfigurationError`.
+
+    The format is written into SuiteQL text, so only the elements ``YYYY MM DD HH24 MI SS``
+    (each exactly once; the date elements only for ``kind="date"``) and the separators
+    space ``- : / . ,`` are accepted: no quotes, no other format elements.
+
+    Examples:
+        >>> check_format("DD.MM.YYYY HH24:MI:SS", kind="timestamp")
+        'DD.MM.YYYY HH24:MI:SS'
+        >>> try:
+        ...     check_format("YYYY-MM-DD') OR 1=1 --", kind="date")
+        ... except ConfigurationError as exc:
+        ...     print(str(exc).split(" may")[0])
+        date format "YYYY-MM-DD') OR 1=1 --"
+    """
+    required = _REQUIRED_TOKENS[kind]
+    tokens = _FORMAT_TOKENS.findall(fmt)
+    elements = [t for t in tokens if t[0].isalpha()]
+    if "".join(tokens) != fmt or sorted(elements) != sorted(required):
+        raise ConfigurationError(
+            f"{kind} format {fmt!r} may use only {' '.join(required)} and the separators "
+            "space - : / . , (each element once, no quotes)"
+        )
+    return fmt
 
 
 @lru_cache(maxsize=32)
@@ -199,6 +238,11 @@ class TenantMapping:
     timezone: str = "UTC"
     statuses: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
     system: str = "netsuite"
+
+    def __post_init__(self) -> None:
+        # Both formats are written into SuiteQL text: refuse anything but format elements.
+        check_format(self.timestamp_format, kind="timestamp")
+        check_format(self.date_format, kind="date")
 
     @property
     def tz(self) -> ZoneInfo:

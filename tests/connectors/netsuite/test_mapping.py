@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, timedelta
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 import httpx2
 import pytest
@@ -24,6 +24,7 @@ from erpsa_netsuite.mapping import (
 from erpsa_netsuite.simulator import CustomField, NetSuiteSimulator, SimConfig
 from erpsa_netsuite.simulator._sim import decimal_hours
 from erpsa_sdk.clock import SimClock
+from erpsa_sdk.errors import ConfigurationError
 from erpsa_sdk.models import (
     Customer,
     Expense,
@@ -50,12 +51,77 @@ def test_decimal_hours_as_suiteql_renders_them_give_the_exact_minutes(minutes: i
 
 
 @given(st.decimals(min_value=0, max_value=1000, places=5, allow_nan=False))
-def test_short_decimals_that_are_not_whole_minutes_are_refused(hours: Decimal) -> None:
-    if (hours * 60) == (hours * 60).to_integral_value():
-        assert minutes_from_hours(str(hours)) == int(hours * 60)
+def test_decimals_farther_than_half_a_second_from_a_minute_are_refused(hours: Decimal) -> None:
+    seconds = hours * 3600
+    nearest_minute = (seconds / 60).to_integral_value(rounding=ROUND_HALF_UP)
+    if abs(seconds - nearest_minute * 60) <= Decimal("0.5"):
+        assert minutes_from_hours(str(hours)) == int(nearest_minute)
     else:
         with pytest.raises(MappingError):
             minutes_from_hours(str(hours))
+
+
+@given(st.integers(min_value=0, max_value=100_000), st.integers(min_value=4, max_value=12))
+def test_whole_minutes_rounded_to_four_or_more_decimals_map_back(minutes: int, places: int) -> None:
+    # 0.333333 (6 digits) is 20 minutes less 0.0012 s: a rendering, not a fractional minute.
+    hours = (Decimal(minutes) / 60).quantize(Decimal(1).scaleb(-places))
+    assert minutes_from_hours(str(hours)) == minutes
+
+
+@given(
+    st.integers(min_value=0, max_value=100_000),
+    st.integers(min_value=1, max_value=59),
+    st.integers(min_value=6, max_value=12),
+)
+def test_fractional_minutes_are_refused_however_many_decimals(
+    minutes: int, seconds: int, places: int
+) -> None:
+    # At least one whole second off a minute (DESIGN §5: no silent rounding of durations).
+    hours = (Decimal(minutes * 60 + seconds) / 3600).quantize(Decimal(1).scaleb(-places))
+    with pytest.raises(MappingError, match="is not a whole number of minutes"):
+        minutes_from_hours(str(hours))
+
+
+def test_six_digit_thirds_of_an_hour_are_accepted() -> None:
+    assert minutes_from_hours("0.333333") == 20
+    assert minutes_from_hours("0.666667") == 40
+    assert minutes_from_hours("7.583333") == 455
+    with pytest.raises(MappingError):
+        minutes_from_hours("0.01")  # 36 seconds
+
+
+@pytest.mark.parametrize(
+    "fmt",
+    [
+        "YYYY-MM-DD HH24:MI:SS') OR 1=1 --",
+        'YYYY-MM-DD"T"HH24:MI:SS',
+        "YYYY-MM-DD HH:MI:SS",  # 12-hour clock: HH is not an accepted element
+        "YYYY-MM-DD HH24:MI",  # no seconds: cursors need them
+        "YYYY-MM-DD HH24:MI:SS.FF3",
+        "",
+    ],
+)
+def test_unsafe_or_unreadable_timestamp_formats_are_refused_at_configuration(fmt: str) -> None:
+    with pytest.raises(ConfigurationError, match="timestamp format"):
+        TenantMapping(account_id="1", timestamp_format=fmt)
+    with pytest.raises(ConfigurationError, match="timestamp format"):
+        connector.create({"account_id": "1", "max_concurrency": 1, "token": "t",
+                          "timestamp_format": fmt})  # fmt: skip
+
+
+@pytest.mark.parametrize("fmt", ["YYYY-MM-DD'", "DD/MM/YY", "YYYY-MM-DD HH24:MI:SS", "MM-DD"])
+def test_unsafe_or_unreadable_date_formats_are_refused_at_configuration(fmt: str) -> None:
+    with pytest.raises(ConfigurationError, match="date format"):
+        TenantMapping(account_id="1", date_format=fmt)
+    with pytest.raises(ConfigurationError, match="date format"):
+        connector.create({"account_id": "1", "max_concurrency": 1, "token": "t",
+                          "date_format": fmt})  # fmt: skip
+
+
+def test_other_element_orders_and_separators_are_accepted() -> None:
+    tm = TenantMapping(account_id="1", timestamp_format="DD.MM.YYYY HH24:MI:SS",
+                       date_format="DD/MM/YYYY")  # fmt: skip
+    assert (tm.timestamp_format, tm.date_format) == ("DD.MM.YYYY HH24:MI:SS", "DD/MM/YYYY")
 
 
 @pytest.mark.parametrize("bad", ["1:75", "x:00", "-1", "nan", "1.5.0", 1.5, True, ""])
