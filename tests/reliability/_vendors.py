@@ -21,7 +21,9 @@ class Vendor:
     """How to reach one connector's simulator."""
 
     name: str
-    settings: Callable[[Any, int], dict[str, Any]]
+    settings: Callable[[Any, int], Any]
+    reads: bool = True
+    writes: bool = True
 
     @property
     def plugin(self) -> ConnectorPlugin:
@@ -59,6 +61,22 @@ VENDORS = (
     ),
 )
 IDS = [v.name for v in VENDORS]
+
+
+def _acme(sim: Any, page_size: int) -> Any:
+    from acme_psa_erp import settings_for  # the example third-party plugin (own package)
+
+    return settings_for(sim, page_size=page_size)
+
+
+#: The first-party connectors plus the example third-party plugin, split by what each does.
+PLUGINS = (
+    *VENDORS,
+    Vendor("acmepsa", _acme, writes=False),
+    Vendor("acmeerp", _acme, reads=False),
+)
+READERS = [v for v in PLUGINS if v.reads]
+WRITERS = [v for v in PLUGINS if v.writes]
 
 
 def customer(index: int, revision: int = 1) -> Customer:

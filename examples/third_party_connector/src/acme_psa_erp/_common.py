@@ -79,8 +79,8 @@ def acme_error(response: httpx2.Response) -> ApiError | ResponseFormatError | No
         return None
     try:
         body: Any = response.json()
-    except ValueError:
-        return None  # the transport reports malformed JSON itself
+    except (ValueError, RecursionError):
+        return None  # the transport reports malformed (or too deeply nested) JSON itself
     error = body.get("error") if isinstance(body, dict) else None
     if not isinstance(error, dict):
         return None
