@@ -322,7 +322,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     cpu0 = time.process_time()
     t0 = time.perf_counter()
     if a.count_only:
-        tally.ids = _Sink()  # type: ignore[assignment]
+        tally.ids = _Sink()
     walk()
     seconds = time.perf_counter() - t0
     cpu = time.process_time() - cpu0

@@ -69,7 +69,7 @@ def _pipeline(records: int, target_kind: str = "memory") -> Any:
                 cursor = {"next": lo + len(items)}
                 yield Page(
                     number=lo // PAGE + 1,
-                    items=items,
+                    items=list[Any](items),
                     raw_count=len(items),
                     rejected=0,
                     cursor=cursor,
@@ -86,7 +86,7 @@ def _pipeline(records: int, target_kind: str = "memory") -> Any:
         def lookup(self, model: type[Any], *, entity_key: Any) -> SourceRef | None:
             return None
 
-        def upsert(self, obj: Any, **kw: Any) -> WriteResult:
+        def upsert(self, obj: Any, *, entity_key: Any, write_key: Any, refs: Any) -> WriteResult:
             raise NotImplementedError
 
         def delete(self, model: type[Any], **kw: Any) -> Any:
@@ -125,7 +125,7 @@ def _pipeline(records: int, target_kind: str = "memory") -> Any:
     target: Any
     if target_kind == "netsuite":
         target, sim = _netsuite_target()
-        before = sim.admin.count("customer")
+        before = int(sim.admin.count("customer"))
 
         def written() -> int:
             return int(sim.admin.count("customer")) - before
