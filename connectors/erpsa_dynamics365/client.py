@@ -87,6 +87,10 @@ COUNT_CAP = 5000
 _TOTAL = "Microsoft.Dynamics.CRM.totalrecordcount"
 _CAPPED = "Microsoft.Dynamics.CRM.totalrecordcountlimitexceeded"
 _ODATA_HEADERS = {"Accept": "application/json", "OData-MaxVersion": "4.0", "OData-Version": "4.0"}
+#: How far behind now incremental walks stop: a row becomes visible when its transaction
+#: commits, which can be after the ``modifiedon`` it carries; with no lag such a row can land
+#: behind an already-passed horizon and never be read (the NetSuite connector also uses 5 s).
+DEFAULT_LAG = timedelta(seconds=5)
 #: A retry after Retry-After waits it in full, up to the 5-minute window.
 DEFAULT_RETRY = RetryPolicy(max_retry_after=300.0, budget=900.0)
 
@@ -280,7 +284,9 @@ class Dynamics365:
         share: the fraction of the limits this client may use.
         governor: a ready governor (overrides ``limits`` / ``share``).
         backend: a shared limits backend (several processes, one budget).
-        lag: how far behind now an incremental walk's horizon is.
+        lag: how far behind now an incremental walk's horizon is (default 5 s, so a row
+            whose ``modifiedon`` was stamped before a late commit is not left behind the
+            cursor; ``timedelta(0)`` only where commits are known to be instant).
         error_codes: vendor codes given meaning (:class:`~erpsa_dynamics365.ErrorCodes`).
         clock: the clock for sleeps, tokens and horizons (a ``SimClock`` in tests).
         retry: the retry policy (default: ``Retry-After`` waited in full, up to 300 s).
@@ -310,7 +316,7 @@ class Dynamics365:
         share: float = 1.0,
         governor: GovernorHook | None = None,
         backend: LimitBackend | None = None,
-        lag: timedelta = timedelta(0),
+        lag: timedelta = DEFAULT_LAG,
         error_codes: ErrorCodes | None = None,
         clock: Clock | None = None,
         retry: RetryPolicy | None = None,
@@ -611,7 +617,7 @@ class AsyncDynamics365:
         share: float = 1.0,
         governor: GovernorHook | None = None,
         backend: LimitBackend | None = None,
-        lag: timedelta = timedelta(0),
+        lag: timedelta = DEFAULT_LAG,
         error_codes: ErrorCodes | None = None,
         clock: Clock | None = None,
         retry: RetryPolicy | None = None,

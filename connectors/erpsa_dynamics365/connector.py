@@ -43,7 +43,7 @@ import httpx2
 from pydantic import BaseModel, Field, model_validator
 
 from erpsa_dynamics365._core import ErrorCodes, environment_url, service_protection_limits
-from erpsa_dynamics365.client import Dynamics365, WriteAnswer
+from erpsa_dynamics365.client import DEFAULT_LAG, Dynamics365, WriteAnswer
 from erpsa_dynamics365.mapping import (
     EXPENSE_STATUS,
     SYSTEM,
@@ -218,7 +218,9 @@ class Dynamics365Settings(ConnectorSettings):
     requests_per_window: int = Field(default=6000, ge=1)
     window_seconds: float = Field(default=300.0, gt=0)
     concurrent_requests: int = Field(default=52, ge=1)
-    lag_seconds: float = Field(default=0.0, ge=0)
+    #: How far behind now incremental reads stop, so a late commit is not left behind the
+    #: cursor (see :data:`erpsa_dynamics365.client.DEFAULT_LAG`).
+    lag_seconds: float = Field(default=DEFAULT_LAG.total_seconds(), ge=0)
     #: canonical type -> {extension name: publisher-prefixed column}
     extensions: dict[str, dict[str, str]] = Field(default_factory=dict)
     #: option-set table name -> {code: canonical value}, replacing the default table

@@ -131,7 +131,7 @@ def test_incremental_read_resumes_after_the_cursor() -> None:
         r for r in sim.admin.rows("bookableresource") if r["data"]["name"] == "Grace Hopper"
     )
     sim.admin.update("bookableresource", grace["id"], {"name": "Grace B. Hopper"})
-    sim.clock.advance(5)  # type: ignore[attr-defined]
+    sim.clock.advance(6)  # type: ignore[attr-defined]  # past the default 5 s read lag
     again = [r.name for r in d365.read(Resource, since=cursor) if isinstance(r, Resource)]
     assert again == ["Grace B. Hopper"]
 
@@ -139,7 +139,7 @@ def test_incremental_read_resumes_after_the_cursor() -> None:
 def test_a_row_that_cannot_be_mapped_is_rejected_with_its_raw_row() -> None:
     sim, d365, _ = make()
     bad = sim.admin.insert("msdyn_timeentry", sim.bad_row("msdyn_timeentry"))
-    sim.clock.advance(1)  # type: ignore[attr-defined]
+    sim.clock.advance(6)  # type: ignore[attr-defined]  # past the default 5 s read lag
     items = list(d365.read(TimeEntry))
     rejected = [i for i in items if isinstance(i, Rejected)]
     assert len(rejected) == 1

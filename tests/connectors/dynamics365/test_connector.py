@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 import httpx2
@@ -319,7 +319,7 @@ def test_extensions_travel_in_publisher_prefixed_columns() -> None:
     ek, wk = _keys(c)
     conn.upsert(c, entity_key=ek, write_key=wk, refs={})
     assert sim.rows_with_entity_key("Customer", ek.canonical)[0]["data"]["contoso_tier"] == 3
-    sim.clock.advance(1)  # type: ignore[attr-defined]
+    sim.clock.advance(6)  # type: ignore[attr-defined]  # past the default 5 s read lag
     read = [x for x in conn.read(Customer) if isinstance(x, Customer) and x.name == "Ext Co"]
     assert read[0].extensions == {"tier": 3}
 
@@ -530,3 +530,23 @@ def test_validate_looks_up_each_reference_once_per_run() -> None:
     gets.clear()
     assert conn.validate(_entry(9, task=None), refs=refs) == []  # outside a run: asked again
     assert len(gets) == 2
+
+
+@pytest.mark.parametrize(("settings", "found"), [({}, True), ({"lag_seconds": 0}, False)])
+def test_a_row_committed_late_is_read_by_the_next_run_under_the_default_lag(
+    settings: dict[str, Any], found: bool
+) -> None:
+    sim = _sim()
+    conn = _conn(sim, **settings)
+    now = sim.clock.now()
+    sim.admin.insert("account", {"name": "On Time Ltd"}, at=now - timedelta(seconds=1))
+    first = conn.read(Customer)
+    assert list(first)
+    # Committed only now, this row carries a time before On Time Ltd's.
+    sim.admin.insert("account", {"name": "Late Commit Ltd"}, at=now - timedelta(seconds=2))
+    sim.clock.advance(60)
+    names = [c.name for c in conn.read(Customer, since=first.cursor)]
+    # With no lag the first walk passed On Time Ltd, so the late row is behind the cursor for
+    # good; 5 s behind now, the first walk stopped before both.
+    assert ("Late Commit Ltd" in names) is found
+    assert ("On Time Ltd" in names) is found

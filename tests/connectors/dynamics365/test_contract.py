@@ -61,6 +61,9 @@ class DataverseSuite(ContractSuite):
             "environment_url": sim.environment_url,  # type: ignore[attr-defined]
             "token": sim.api_token,
             "page_size": page_size,
+            # The suite's checks advance the SimClock 1 s before reading back what they wrote;
+            # the default 5 s lag is proven in test_connector.py.
+            "lag_seconds": 0,
         }
 
     def sample(self, type_name: str, index: int, revision: int) -> BaseModel:
@@ -199,6 +202,7 @@ class TestDynamics365ContractOverLoopback(DataverseSuite):
                 "client_secret": creds["client_secret"],
                 "token_url": creds["token_url"],
                 "page_size": self.page_size,
+                "lag_seconds": 0,  # as in-process: the checks advance the clock 1 s
             }
             conn = self.plugin.create(settings, clock=clock)
             h = DataverseHarness(

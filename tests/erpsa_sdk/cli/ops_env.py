@@ -41,12 +41,20 @@ settings = {{ base_url = "{kantata}/", token = {{ env = "OPS_KANTATA_TOKEN" }} }
 [connections.current]
 connector = "dynamics365"
 tenant = "current"
-settings = {{ environment_url = "{current}", token = {{ env = "OPS_CURRENT_TOKEN" }} }}
+
+[connections.current.settings]
+environment_url = "{current}"
+token = {{ env = "OPS_CURRENT_TOKEN" }}
+lag_seconds = 0  # the tests reconcile at once; the default 5 s read lag would hide writes
 
 [connections.target]
 connector = "dynamics365"
 tenant = "target"
-settings = {{ environment_url = "{target}", token = {{ env = "OPS_TARGET_TOKEN" }} }}
+
+[connections.target.settings]
+environment_url = "{target}"
+token = {{ env = "OPS_TARGET_TOKEN" }}
+lag_seconds = 0  # the tests reconcile at once; the default 5 s read lag would hide writes
 
 [[pipelines]]
 name = "psa-to-current"

@@ -127,7 +127,9 @@ def wired(tmp_path: Path) -> Iterator[Wired]:
         {"token": kantata.api_token}, transport=httpx2.MockTransport(kantata), clock=clock
     )
     target = d_plugin.create(
-        {"environment_url": dataverse.environment_url, "token": dataverse.api_token},
+        # Reconciliation reads back at once; the default 5 s read lag would hide the writes.
+        {"environment_url": dataverse.environment_url, "token": dataverse.api_token,
+         "lag_seconds": 0},
         transport=httpx2.MockTransport(dataverse), clock=clock,
     )  # fmt: skip
     store = SQLiteStateStore(tmp_path / "state.db", clock=clock)
