@@ -287,7 +287,7 @@ def markdown(res: dict[str, Any]) -> str:
         lines += [
             "",
             "| connector | SDK ÷ canonical validate_json (gate ≥ 0.85) | min–max over rounds "
-            "| same, by CPU time | SDK ÷ httpx2+json | ceiling ÷ httpx2+json | poison Rejected "
+            "| same, by CPU time | SDK ÷ httpx2+json | fetch-only ÷ httpx2+json | poison Rejected "
             "| gate |",
             "|---|---:|---:|---:|---:|---:|---|---|",
         ]
@@ -298,7 +298,7 @@ def markdown(res: dict[str, Any]) -> str:
                 f"{q['sdk_over_model_cpu']} | {q['sdk_over_json']} | {q['ceiling_over_json']} | "
                 f"{'no (VOID)' if q['void'] else 'yes'} | {'pass' if q['passed'] else 'FAIL'} |"
             )
-        lines += ["", f"CPU probe per round (s): {read['cpu_probe_s']}", ""]
+        lines += ["", *_server_lines(read), f"CPU probe per round (s): {read['cpu_probe_s']}", ""]
     write = res.get("write")
     if write:
         lines += [
@@ -379,6 +379,38 @@ def markdown(res: dict[str, Any]) -> str:
     for name, ok in res["gates"].items():
         lines.append(f"| {name} | {'pass' if ok else 'FAIL'} |")
     return "\n".join(lines) + "\n"
+
+
+def _server_lines(read: dict[str, Any]) -> list[str]:
+    """The server's own ceiling: records it serves per second of its own CPU time."""
+    parts = []
+    for vendor in VENDORS:
+        runs = [r for r in read["runs"] if r["vendor"] == vendor and r.get("server_cpu_s")]
+        fastest = max(
+            (
+                r.get("median", 0)
+                for r in read["rows"]
+                if r["vendor"] == vendor and r["client"] != "bytes"
+            ),
+            default=0,
+        )
+        if not runs or not fastest:
+            continue
+        capacity = statistics.median(
+            (r["records"] + r.get("rejected", 0)) / r["server_cpu_s"] for r in runs
+        )
+        parts.append(
+            f"{vendor} {capacity:,.0f} records per server CPU-second, "
+            f"{capacity / fastest:.0f}× the fastest parsing client"
+        )
+    if not parts:
+        return []
+    return [
+        "Server ceiling (the frozen server's CPU time during each client run): "
+        + "; ".join(parts)
+        + ".",
+        "",
+    ]
 
 
 def _noise_lines(res: dict[str, Any]) -> list[str]:
