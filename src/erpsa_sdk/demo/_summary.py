@@ -154,7 +154,7 @@ def _pipeline(demo: DemoRun, run: PipelineRun) -> tuple[dict[str, Any], Any]:
         "target": run.vendor,
         "seeded": {t: c.seeded for t, c in exp.counts.items()},
         "expected_at_target": {t: c.expected for t, c in exp.counts.items()},
-        "landed_at_target": check.landed,
+        "landed_at_target": {t: n for t, n in check.landed.items() if t in exp.counts},
         "skipped_unsupported": {t: c.skipped for t, c in exp.counts.items() if c.skipped},
         "linked_by_initial_match": {
             "Resource": len(demo.firm.consultants),
