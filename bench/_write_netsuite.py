@@ -2,7 +2,8 @@
 
 The NetSuite simulator enforces the account limit of 5 concurrent requests, each holding its
 slot for 20 ms, while *other integrations* hold 2 to 4 of those slots (a background load
-that changes every 2 simulated seconds). Writer threads send ``PUT customer/eid:<key>``
+that changes every 5 simulated seconds, the governor issue's scenario; ``BENCH_NS_PHASE``
+sets another period). Writer threads send ``PUT customer/eid:<key>``
 through ``NetSuite`` and a governor declared with the account's whole limit of 5: only its
 throttle signals (``CONCURRENCY_LIMIT_EXCEEDED`` 429s) tell it how much is really free.
 Everything runs on one autojumping ``SimClock``: seconds of real time, machine-independent.
@@ -13,6 +14,7 @@ there (``(5 - background) x 1 s / 20 ms``), and the share of requests answered 4
 
 from __future__ import annotations
 
+import os
 import queue
 import threading
 from collections import Counter
@@ -30,14 +32,14 @@ from erpsa_sdk.limits import Concurrency, Governor, Limit, Scope, ScopeKind
 LIMIT = 5
 SERVICE_TIME = 0.020
 WINDOW = 1.0
-PHASE = 2.0
+PHASE = float(os.environ.get("BENCH_NS_PHASE", "5.0"))
 BACKGROUND = (2, 3, 4, 3)
 WRITES = 3000
 THREADS = 8
 
 
 def background_at(t: float) -> int:
-    """Slots other integrations hold at simulated second ``t`` (2, 3, 4, 3, ... every 2 s)."""
+    """Slots other integrations hold at simulated second ``t`` (2, 3, 4, 3, ... every PHASE s)."""
     return BACKGROUND[int(t // PHASE) % len(BACKGROUND)]
 
 
