@@ -10,6 +10,21 @@ import pytest
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--soak",
+        action="store_true",
+        default=False,
+        help="long reliability / chaos runs (same as ERPSA_SOAK=1)",
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # An environment variable, so subprocesses and module-level sizes see it too.
+    if config.getoption("--soak", default=False):
+        os.environ["ERPSA_SOAK"] = "1"
+
+
 def _port_open(host: str, port: int) -> bool:
     try:
         with socket.create_connection((host, port), timeout=0.5):

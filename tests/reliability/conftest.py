@@ -1,29 +1,12 @@
 """Reliability suite options: small by default (runs in ``make test``), ``--soak`` for long runs.
 
-``--soak`` is read when pytest is pointed at this directory
-(``pytest tests/reliability -m reliability --soak``); ``ERPSA_SOAK=1`` does the same from
-anywhere (``make test PYTEST_ARGS=...`` included).
+``--soak`` (registered in ``tests/conftest.py``, so it works from anywhere) or
+``ERPSA_SOAK=1`` switches every reliability test to its long version.
 """
 
 from __future__ import annotations
 
 import os
-
-import pytest
-
-
-def pytest_addoption(parser: pytest.Parser) -> None:
-    parser.addoption(
-        "--soak",
-        action="store_true",
-        default=False,
-        help="reliability suite: long runs (more records, more fuzzing examples)",
-    )
-
-
-def pytest_configure(config: pytest.Config) -> None:
-    if config.getoption("--soak", default=False):
-        os.environ["ERPSA_SOAK"] = "1"
 
 
 def soak() -> bool:
