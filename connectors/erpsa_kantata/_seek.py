@@ -235,7 +235,13 @@ class SeekPlan:
         """
         self.requests += 1
         self._shrinks = 0
-        parsed = [(str(rid), parse_timestamp(ts)) for rid, ts in rows]
+        seconds: dict[str, datetime] = {}  # rows of one second share their parsed stamp
+        parsed = []
+        for rid, ts in rows:
+            at = seconds.get(ts)
+            if at is None:
+                at = seconds[ts] = parse_timestamp(ts)
+            parsed.append((str(rid), at))
         if self.mode == "tie":
             return self._feed_tie(parsed, meta)
         return self._feed_seek(parsed)

@@ -191,6 +191,12 @@ def parse_error(response: httpx2.Response) -> ApiError | ResponseFormatError | N
     status = response.status_code
     if status < 400 and status != 200:
         return None
+    if status == 200:
+        content = response.content
+        # Read pages are decoded once, by the reader: a 200 body can only hold an "errors" key
+        # if that name appears literally (or behind a \u escape, which falls through to decoding).
+        if b'"errors"' not in content and b"\\u" not in content:
+            return None
     body: Any = None
     if response.content:
         try:

@@ -100,6 +100,7 @@ class _Walk(Generic[T]):
         self._seen_cursors: dict[bytes, None] = {}
         self._list_adapter: pydantic.TypeAdapter[list[Any]] | None = None
         self._item_adapter: pydantic.TypeAdapter[Any] | None = None
+        self._may_reject = True
         if model is not None:
             self._list_adapter = pydantic.TypeAdapter(list[model])  # type: ignore[valid-type]
             self._item_adapter = pydantic.TypeAdapter(model)
@@ -139,16 +140,17 @@ class _Walk(Generic[T]):
         assert self.cursor is not None
         step = self.strategy.step(self.cursor, raw_page, page_url=str(response.request.url))
         items = self._validate(step.items)
-        rejected = sum(isinstance(i, Rejected) for i in items)
-        _LOG.debug(
-            "%s page %d: %d raw items, %d rejected, next %s%s",
-            type(self.strategy).__name__,
-            self.pages_read + 1,
-            len(step.items),
-            rejected,
-            redact_text(json.dumps(step.cursor, default=str)),
-            "" if step.more else " (last page)",
-        )
+        rejected = sum(isinstance(i, Rejected) for i in items) if self._may_reject else 0
+        if _LOG.isEnabledFor(logging.DEBUG):  # the cursor text costs a dump and a redaction
+            _LOG.debug(
+                "%s page %d: %d raw items, %d rejected, next %s%s",
+                type(self.strategy).__name__,
+                self.pages_read + 1,
+                len(step.items),
+                rejected,
+                redact_text(json.dumps(step.cursor, default=str)),
+                "" if step.more else " (last page)",
+            )
         page = Page(
             number=self.pages_read + 1,
             items=items,
@@ -169,13 +171,16 @@ class _Walk(Generic[T]):
         self.done = not more
 
     def _validate(self, raw_items: list[Any]) -> list[T | Rejected]:
+        self._may_reject = True  # unless the whole page validated in one pass
         if self._list_adapter is None or self._item_adapter is None:
             return list(raw_items)
         try:
-            # Fast path: one validation for the whole page.
-            return list(self._list_adapter.validate_python(raw_items))
+            # Fast path: one validation for the whole page, straight from the decoded items.
+            valid: list[T | Rejected] = self._list_adapter.validate_python(raw_items)
+            self._may_reject = False
+            return valid
         except pydantic.ValidationError:
-            pass
+            self._may_reject = True
         out: list[T | Rejected] = []
         for raw in raw_items:  # the already-decoded items, one by one: no second request
             try:

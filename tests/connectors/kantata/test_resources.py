@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import httpx2
@@ -87,6 +88,31 @@ def test_parse_error_never_raises(status: int, text: str) -> None:
 def test_a_200_with_errors_is_an_error() -> None:
     resp = httpx2.Response(200, json={"errors": [{"type": "system", "message": "x"}]}, request=REQ)
     assert isinstance(parse_error(resp), ResponseFormatError)
+
+
+def test_a_200_with_an_escaped_errors_key_is_still_an_error() -> None:
+    body = b'{"\\u0065rrors": [{"type": "system", "message": "x"}]}'
+    resp = httpx2.Response(200, content=body, request=REQ)
+    assert isinstance(parse_error(resp), ResponseFormatError)
+
+
+@given(
+    body=st.dictionaries(
+        st.sampled_from(["errors", "results", "count", "meta", "time_entries"]),
+        st.one_of(st.none(), st.integers(), st.lists(st.text(max_size=5), max_size=2)),
+        max_size=4,
+    ),
+    ascii_only=st.booleans(),
+)
+def test_a_200_verdict_matches_decoding_the_body(body: dict[str, Any], ascii_only: bool) -> None:
+    # The read path skips decoding pages that cannot hold an "errors" key; the verdict is the
+    # one a full decode gives, whatever the encoding of the key.
+    content = json.dumps(body, ensure_ascii=ascii_only).encode()
+    if not ascii_only:
+        content = content.replace(b'"errors"', b'"\\u0065rrors"')
+    resp = httpx2.Response(200, content=content, request=REQ)
+    expected = "errors" in body and "results" not in body
+    assert isinstance(parse_error(resp), ResponseFormatError) is expected
 
 
 @given(
