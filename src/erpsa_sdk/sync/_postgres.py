@@ -62,6 +62,7 @@ class PostgresStateStore(SqlStateStore):
     """
 
     _dialect = _POSTGRES
+    _pooled = True
 
     def __init__(
         self,
@@ -100,8 +101,7 @@ class PostgresStateStore(SqlStateStore):
         tx.q("SELECT pg_advisory_xact_lock(hashtext(?))", (f"erpsa_sdk:{self._schema}",))
         tx.x(f'CREATE SCHEMA IF NOT EXISTS "{self._schema}"')
 
-    def _is_disconnect(self, exc: BaseException) -> bool:
-        conn = self._conn
+    def _is_disconnect(self, exc: BaseException, conn: Any) -> bool:
         return isinstance(exc, self._psycopg.OperationalError) and (
             conn is None or bool(conn.closed) or bool(getattr(conn, "broken", False))
         )

@@ -48,6 +48,10 @@ T = TypeVar("T")
 #: Checkpoints are cursors, not dedupe sets (state bloat broke whole deployments elsewhere).
 DEFAULT_MAX_CHECKPOINT_BYTES = 64 * 1024
 _IN_CHUNK = 400
+_HEAD_SQL = (
+    "SELECT version_us, version_etag, write_key, target_id, removed, payload "
+    "FROM {ledger_heads} WHERE target = ? AND entity_key = ?"
+)
 _LEDGER_COLS = (
     "target, write_key, entity_key, operation, version_us, version_etag, status, target_id, "
     "attempts, detail, updated_at"
@@ -120,8 +124,10 @@ def _entry(row: Sequence[Any]) -> LedgerEntry:
 class SqlStateStore:
     """Shared engine of the SQL state stores; use a concrete backend class.
 
-    One connection per store object, used under a lock: transactions are short (no network
-    call happens inside one), so threads queue briefly instead of contending in the database.
+    An embedded backend uses one connection under a lock (its database has one writer anyway,
+    and transactions are short: no network call happens inside one). A server backend keeps a
+    small pool, one connection per transaction in flight, so writer threads' round trips and
+    commits overlap instead of queueing behind each other; fencing and row locks keep them safe.
 
     Examples:
         >>> from erpsa_sdk.sync import SQLiteStateStore
@@ -131,6 +137,10 @@ class SqlStateStore:
     """
 
     _dialect: _Dialect
+    #: Whether concurrent transactions get their own connections (a server backend).
+    _pooled: bool = False
+    #: Idle pooled connections kept open; more are opened while more threads are in flight.
+    _max_idle: int = 16
 
     def __init__(
         self,
@@ -146,6 +156,8 @@ class SqlStateStore:
         self._max_checkpoint_bytes = max_checkpoint_bytes
         self._lock = threading.RLock()
         self._conn: Any = None
+        self._idle: list[Any] = []
+        self._closed = False
         self._names = {name: self._qualify(table_prefix + name) for name in TABLES}
         self._names["migrations"] = self._qualify(table_prefix + "schema_migrations")
         self._names["prefix"] = table_prefix
@@ -167,7 +179,7 @@ class SqlStateStore:
     def _prepare_migration(self, tx: _Tx) -> None:
         return None
 
-    def _is_disconnect(self, exc: BaseException) -> bool:
+    def _is_disconnect(self, exc: BaseException, conn: Any) -> bool:
         return False
 
     # -- transactions -------------------------------------------------------------------------
@@ -182,9 +194,36 @@ class SqlStateStore:
             with suppress(Exception):  # the connection is already unusable
                 conn.close()
 
+    def _checkout(self) -> Any:
+        if not self._pooled:
+            self._lock.acquire()
+            try:
+                return self._connection()
+            except BaseException:
+                self._lock.release()
+                raise
+        with self._lock:
+            if self._idle:
+                return self._idle.pop()
+        return self._connect()
+
+    def _checkin(self, conn: Any, *, broken: bool = False) -> None:
+        if not self._pooled:
+            try:
+                if broken:
+                    self._drop_connection()
+            finally:
+                self._lock.release()
+            return
+        with self._lock:
+            if not broken and not self._closed and len(self._idle) < self._max_idle:
+                self._idle.append(conn)
+                return
+        with suppress(Exception):  # unusable, surplus, or the store was closed meanwhile
+            conn.close()
+
     @contextmanager
-    def _tx(self, *, write: bool) -> Iterator[_Tx]:
-        conn = self._connection()
+    def _tx(self, conn: Any, *, write: bool) -> Iterator[_Tx]:
         conn.execute(self._dialect.begin_write if write else "BEGIN")
         try:
             yield _Tx(conn, self._dialect, self._names)
@@ -195,18 +234,43 @@ class SqlStateStore:
         conn.execute("COMMIT")
 
     def _run(self, fn: Callable[[_Tx], T], *, write: bool = True) -> T:
-        with self._lock:
-            for attempt in (1, 2):
-                try:
-                    with self._tx(write=write) as tx:
-                        return fn(tx)
-                except Exception as exc:
-                    # A lost connection (server restart, a session killed while this process was
-                    # stopped) is retried once on a new one; fencing makes the retry safe.
-                    if attempt == 1 and self._is_disconnect(exc):
-                        self._drop_connection()
-                        continue
-                    raise
+        for attempt in (1, 2):
+            conn = self._checkout()
+            try:
+                with self._tx(conn, write=write) as tx:
+                    result = fn(tx)
+            except Exception as exc:
+                lost = self._is_disconnect(exc, conn)
+                self._checkin(conn, broken=lost)
+                # A lost connection (server restart, a session killed while this process was
+                # stopped) is retried once on a new one; fencing makes the retry safe.
+                if attempt == 1 and lost:
+                    continue
+                raise
+            except BaseException:
+                self._checkin(conn, broken=True)  # interrupted mid-transaction: state unknown
+                raise
+            self._checkin(conn)
+            return result
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _read(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        """One SELECT outside an explicit transaction (it is its own): two round trips fewer."""
+        for attempt in (1, 2):
+            conn = self._checkout()
+            try:
+                rows = _Tx(conn, self._dialect, self._names).q(sql, params)
+            except Exception as exc:
+                lost = self._is_disconnect(exc, conn)
+                self._checkin(conn, broken=lost)
+                if attempt == 1 and lost:
+                    continue
+                raise
+            except BaseException:
+                self._checkin(conn, broken=True)
+                raise
+            self._checkin(conn)
+            return rows
         raise AssertionError("unreachable")  # pragma: no cover
 
     def _now(self) -> str:
@@ -248,12 +312,18 @@ class SqlStateStore:
     def close(self) -> None:
         with self._lock:
             self._drop_connection()
+            idle, self._idle = self._idle, []
+            if self._pooled:
+                self._closed = True
+        for conn in idle:
+            with suppress(Exception):
+                conn.close()
 
     # -- leases -------------------------------------------------------------------------------
-    def _check_fence(self, tx: _Tx, lease: Lease) -> None:
+    def _check_fence(self, tx: _Tx, lease: Lease, *, for_update: bool = False) -> None:
         rows = tx.q(
             "SELECT fence, holder FROM {leases} WHERE name = ?"  # noqa: S608 - fixed lock clause
-            + self._dialect.lock_share,
+            + (self._dialect.lock_update if for_update else self._dialect.lock_share),
             (lease.name,),
         )
         current = int(rows[0][0]) if rows else None
@@ -300,7 +370,9 @@ class SqlStateStore:
 
     def renew_lease(self, lease: Lease, *, ttl: float) -> Lease:
         def renew(tx: _Tx) -> Lease:
-            self._check_fence(tx, lease)
+            # Locked for update up front: two threads renewing at once would each hold a share
+            # lock and wait for the other's to update the row (a deadlock).
+            self._check_fence(tx, lease, for_update=True)
             renewed = Lease(lease.name, lease.holder, lease.fence, self._clock.time() + ttl)
             tx.x(
                 "UPDATE {leases} SET expires_at = ? WHERE name = ? AND fence = ?",
@@ -319,25 +391,17 @@ class SqlStateStore:
         )
 
     def current_lease(self, name: str) -> Lease | None:
-        rows = self._run(
-            lambda tx: tx.q(
-                "SELECT holder, fence, expires_at FROM {leases} WHERE name = ?", (name,)
-            ),
-            write=False,
-        )
+        rows = self._read("SELECT holder, fence, expires_at FROM {leases} WHERE name = ?", (name,))
         if not rows or int(rows[0][1]) == 0:
             return None
         return Lease(name, rows[0][0], int(rows[0][1]), float(rows[0][2]))
 
     # -- checkpoints --------------------------------------------------------------------------
     def get_checkpoint(self, pipeline: str, stream: str) -> Checkpoint | None:
-        rows = self._run(
-            lambda tx: tx.q(
-                "SELECT cursor, generation, complete FROM {checkpoints} "
-                "WHERE pipeline = ? AND stream = ?",
-                (pipeline, stream),
-            ),
-            write=False,
+        rows = self._read(
+            "SELECT cursor, generation, complete FROM {checkpoints} "
+            "WHERE pipeline = ? AND stream = ?",
+            (pipeline, stream),
         )
         if not rows:
             return None
@@ -424,27 +488,19 @@ class SqlStateStore:
 
     # -- ledger -------------------------------------------------------------------------------
     def ledger_entry(self, target: str, write_key: str) -> LedgerEntry | None:
-        rows = self._run(
-            lambda tx: tx.q(
-                f"SELECT {_LEDGER_COLS} FROM {{ledger}} WHERE target = ? AND write_key = ?",  # noqa: S608
-                (target, write_key),
-            ),
-            write=False,
+        rows = self._read(
+            f"SELECT {_LEDGER_COLS} FROM {{ledger}} WHERE target = ? AND write_key = ?",  # noqa: S608
+            (target, write_key),
         )
         return _entry(rows[0]) if rows else None
 
     def ledger_head(self, target: str, entity_key: str) -> LedgerHead | None:
-        rows = self._run(lambda tx: self._head_rows(tx, target, entity_key), write=False)
+        rows = self._read(_HEAD_SQL, (target, entity_key))
         return self._head(target, entity_key, rows)
 
     @staticmethod
     def _head_rows(tx: _Tx, target: str, entity_key: str) -> list[tuple[Any, ...]]:
-        return tx.q(
-            "SELECT version_us, version_etag, write_key, target_id, removed, payload "
-            "FROM {ledger_heads} "
-            "WHERE target = ? AND entity_key = ?",
-            (target, entity_key),
-        )
+        return tx.q(_HEAD_SQL, (target, entity_key))
 
     @staticmethod
     def _head(target: str, entity_key: str, rows: list[tuple[Any, ...]]) -> LedgerHead | None:
@@ -465,19 +521,17 @@ class SqlStateStore:
         where, params = "target = ?", [target]
         if entity_key is not None:
             where, params = "target = ? AND entity_key = ?", [target, entity_key]
-        rows = self._run(
-            lambda tx: tx.q(
-                f"SELECT {_LEDGER_COLS} FROM {{ledger}} WHERE {where} "  # noqa: S608
-                "ORDER BY version_us, updated_at, write_key",
-                params,
-            ),
-            write=False,
+        rows = self._read(
+            f"SELECT {_LEDGER_COLS} FROM {{ledger}} WHERE {where} "  # noqa: S608
+            "ORDER BY version_us, updated_at, write_key",
+            params,
         )
         return [_entry(row) for row in rows]
 
     def _put_entry(
-        self, tx: _Tx, entry: LedgerEntry, lease: Lease, now: str, *, exists: bool
+        self, tx: _Tx, entry: LedgerEntry, lease: Lease, now: str, *, exists: bool | None
     ) -> None:
+        """Insert or update ``entry``; ``exists=None`` tries the update and inserts if no row."""
         values = (
             entry.entity_key,
             entry.operation,
@@ -490,21 +544,22 @@ class SqlStateStore:
             lease.fence,
             now,
         )
-        if exists:
-            tx.x(
+        if exists is not False:
+            updated = tx.x(
                 "UPDATE {ledger} SET entity_key = ?, operation = ?, version_us = ?, "
                 "version_etag = ?, status = ?, target_id = COALESCE(?, target_id), "
                 "attempts = CASE WHEN ? > attempts THEN ? ELSE attempts END, detail = ?, "
                 "fence = ?, updated_at = ? WHERE target = ? AND write_key = ?",
                 (*values[:6], entry.attempts, *values[6:], entry.target, entry.write_key),
             )
-        else:
-            tx.x(
-                "INSERT INTO {ledger} (entity_key, operation, version_us, version_etag, status, "
-                "target_id, attempts, detail, fence, updated_at, target, write_key) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (*values, entry.target, entry.write_key),
-            )
+            if exists or updated:
+                return
+        tx.x(
+            "INSERT INTO {ledger} (entity_key, operation, version_us, version_etag, status, "
+            "target_id, attempts, detail, fence, updated_at, target, write_key) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (*values, entry.target, entry.write_key),
+        )
 
     def begin_write(self, lease: Lease, entry: LedgerEntry) -> LedgerEntry | None:
         def begin(tx: _Tx) -> LedgerEntry | None:
@@ -555,13 +610,7 @@ class SqlStateStore:
         def record(tx: _Tx) -> LedgerHead | None:
             self._check_fence(tx, lease)
             now = self._now()
-            exists = bool(
-                tx.q(
-                    "SELECT 1 FROM {ledger} WHERE target = ? AND write_key = ?",
-                    (entry.target, entry.write_key),
-                )
-            )
-            self._put_entry(tx, entry, lease, now, exists=exists)
+            self._put_entry(tx, entry, lease, now, exists=None)
             head = self._head(
                 entry.target, entry.entity_key, self._head_rows(tx, entry.target, entry.entity_key)
             )
@@ -660,27 +709,21 @@ class SqlStateStore:
         return CrosswalkEntry(row[0], row[1], row[2], row[3], int(row[4]), bool(row[5]))
 
     def crosswalk_get(self, system: str, entity_key: str) -> CrosswalkEntry | None:
-        rows = self._run(
-            lambda tx: tx.q(
-                "SELECT system, entity_key, object_type, record_id, generation, removed "
-                "FROM {crosswalk} WHERE system = ? AND entity_key = ?",
-                (system, entity_key),
-            ),
-            write=False,
+        rows = self._read(
+            "SELECT system, entity_key, object_type, record_id, generation, removed "
+            "FROM {crosswalk} WHERE system = ? AND entity_key = ?",
+            (system, entity_key),
         )
         return self._crosswalk(rows[0]) if rows else None
 
     def crosswalk_find(
         self, system: str, object_type: str, record_id: str
     ) -> CrosswalkEntry | None:
-        rows = self._run(
-            lambda tx: tx.q(
-                "SELECT system, entity_key, object_type, record_id, generation, removed "
-                "FROM {crosswalk} WHERE system = ? AND object_type = ? AND record_id = ? "
-                "ORDER BY removed LIMIT 1",
-                (system, object_type, record_id),
-            ),
-            write=False,
+        rows = self._read(
+            "SELECT system, entity_key, object_type, record_id, generation, removed "
+            "FROM {crosswalk} WHERE system = ? AND object_type = ? AND record_id = ? "
+            "ORDER BY removed LIMIT 1",
+            (system, object_type, record_id),
         )
         return self._crosswalk(rows[0]) if rows else None
 
