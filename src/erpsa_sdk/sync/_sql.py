@@ -687,22 +687,24 @@ class SqlStateStore:
     # -- crosswalk ----------------------------------------------------------------------------
     @staticmethod
     def _put_crosswalk(tx: _Tx, row: CrosswalkEntry) -> None:
-        values = (row.object_type, row.record_id, row.generation, int(row.removed))
         # The generation is the last enumeration that saw the row: it only moves forward. A
         # write outside the enumeration (a waiting record, the incremental stream beside a
         # scan) must not undo a mark, or closing that enumeration deletes a live record.
-        updated = tx.x(
-            "UPDATE {crosswalk} SET object_type = ?, record_id = ?, "
-            "generation = CASE WHEN ? > generation THEN ? ELSE generation END, removed = ? "
-            "WHERE system = ? AND entity_key = ?",
-            (*values[:3], row.generation, *values[3:], row.system, row.entity_key),
+        tx.x(
+            "INSERT INTO {crosswalk} AS c (object_type, record_id, generation, removed, system, "
+            "entity_key) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (system, entity_key) DO UPDATE "
+            "SET object_type = excluded.object_type, record_id = excluded.record_id, "
+            "generation = CASE WHEN excluded.generation > c.generation "
+            "THEN excluded.generation ELSE c.generation END, removed = excluded.removed",
+            (
+                row.object_type,
+                row.record_id,
+                row.generation,
+                int(row.removed),
+                row.system,
+                row.entity_key,
+            ),
         )
-        if not updated:
-            tx.x(
-                "INSERT INTO {crosswalk} (object_type, record_id, generation, removed, system, "
-                "entity_key) VALUES (?, ?, ?, ?, ?, ?)",
-                (*values, row.system, row.entity_key),
-            )
 
     @staticmethod
     def _crosswalk(row: Sequence[Any]) -> CrosswalkEntry:
