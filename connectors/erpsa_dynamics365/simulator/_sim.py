@@ -1193,6 +1193,9 @@ class DataverseSimulator(Simulator):
                     if values.get(required) is None:
                         raise SimError(400, "0x80040203", f"{required} is required")
                 values.setdefault("msdyn_entrystatus", 192350000)
+            if spec.logical == "msdyn_expense":
+                # Like the time entry's, the option set defaults to Draft on create.
+                values.setdefault("msdyn_expensestatus", 192350000)
             values.setdefault("statecode", 0)
             for lookup in spec.lookups:
                 values.setdefault(lookup.value_field, None)

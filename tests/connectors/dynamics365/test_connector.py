@@ -372,6 +372,31 @@ def test_money_is_sent_quantized_with_the_declared_rounding() -> None:
     assert cats[row["_msdyn_expensecategory_value"]] == "Meals"
 
 
+def test_an_expense_written_without_a_status_reads_back_as_draft_not_rejected() -> None:
+    from erpsa_sdk.models import Expense, ExpenseStatus, Rejected
+
+    sim = _sim()
+    conn = _conn(sim)
+    e = Expense(
+        key="e2",
+        resource_key="r",
+        project_key="p",
+        expense_date=date(2026, 4, 7),
+        category="Meals",
+        amount=Money("309.14", "GBP"),
+        source_refs=[SourceRef(system=SRC, tenant="acme", id="e2")],
+    )
+    ek, wk = _keys(e)
+    conn.upsert(e, entity_key=ek, write_key=wk, refs=_refs(conn))
+    assert sim.rows_with_entity_key("Expense", ek.canonical)[0]["data"]["msdyn_expensestatus"]
+    sim.clock.advance(60)  # past the read lag
+    read = list(conn.read(Expense))
+    assert not [o for o in read if isinstance(o, Rejected)]
+    mine = [o for o in read if o.amount == Money("309.14", "GBP")]
+    assert len(mine) == 1
+    assert mine[0].status is ExpenseStatus.DRAFT
+
+
 def test_the_connector_governs_by_its_share_of_the_environment_user_limits() -> None:
     sim = _sim(requests=10, window=10)
     conn = _conn(sim, requests_per_window=10, window_seconds=10, share=0.5)
