@@ -21,6 +21,7 @@ from erpsa_kantata import mapping
 from erpsa_kantata._seek import parse_timestamp
 from erpsa_kantata.resources import RESOURCES, Envelope, ResourceSpec
 from erpsa_sdk.connector import Deletion
+from erpsa_sdk.errors import DeletionFeedExpired as CoreDeletionFeedExpired
 from erpsa_sdk.errors import ErpsaError, ResponseFormatError
 from erpsa_sdk.models import CanonicalModel, EntityKey, Rejected, SourceRef
 
@@ -50,10 +51,10 @@ for _spec in RESOURCES.values():
     _COLLECTION_SPECS.setdefault(_spec.collection, _spec)
 
 
-class DeletionFeedExpired(ErpsaError):
+class DeletionFeedExpired(CoreDeletionFeedExpired):
     """The deletion cursor is older than the 9-day event retention: events may be lost.
 
-    Fall back to a complete enumeration (the runner's full-scan deletion detection).
+    The runner falls back to a complete enumeration (full-scan deletion detection).
 
     Examples:
         >>> DeletionFeedExpired("cursor older than 9 days").message

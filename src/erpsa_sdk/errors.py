@@ -6,6 +6,7 @@ Every exception the SDK raises on purpose derives from :class:`ErpsaError`, so
     ErpsaError
     ├── ConfigurationError          settings or configuration refused before anything runs
     ├── CurrencyMismatch            two currencies combined (erpsa_sdk.models; also a ValueError)
+    ├── DeletionFeedExpired         a change feed's cursor is older than the vendor keeps events
     ├── TransportError              the request never got a complete answer
     │   ├── Timeout
     │   └── ConnectError
@@ -47,6 +48,7 @@ __all__ = [
     "ConfigurationError",
     "ConflictError",
     "ConnectError",
+    "DeletionFeedExpired",
     "ErpsaError",
     "ForbiddenError",
     "IndeterminateWrite",
@@ -89,6 +91,18 @@ class ConfigurationError(ErpsaError):
     Example:
         >>> ConfigurationError("max_concurrency is required").message
         'max_concurrency is required'
+    """
+
+
+class DeletionFeedExpired(ErpsaError):
+    """A deletion feed's cursor is older than the vendor's event retention: events may be lost.
+
+    The runner answers it with a complete enumeration of the type (deletion detection by
+    what the enumeration no longer sees), then restarts the feed.
+
+    Examples:
+        >>> DeletionFeedExpired("cursor older than 9 days").message
+        'cursor older than 9 days'
     """
 
 

@@ -41,6 +41,7 @@ from erpsa_sdk.errors import (
     ApiError,
     AuthError,
     ConflictError,
+    DeletionFeedExpired,
     ErpsaError,
     IndeterminateWrite,
     LeaseLost,
@@ -599,15 +600,24 @@ class SyncRunner:
         stream = f"{model.__name__}:deletions"
         checkpoint = self.store.get_checkpoint(self.pipeline.name, stream)
         cursor = checkpoint.cursor if checkpoint else None
-        pager = self.pipeline.source.read_deletions(model, since=cursor)
-        for page, after in self._pages(pager):
-            batch = _Batch(cid=f"{run.correlation_id}.{run.batches + 1}")
-            with correlation_scope(batch.cid):
-                self._plan_deletions(run, pool, model, page, batch)
-            cursor = after
-            self._commit(run, model, stream, batch, cursor, generation=None)
-            if self._stop.is_set():
-                return
+        try:
+            pager = self.pipeline.source.read_deletions(model, since=cursor)
+            for page, after in self._pages(pager):
+                batch = _Batch(cid=f"{run.correlation_id}.{run.batches + 1}")
+                with correlation_scope(batch.cid):
+                    self._plan_deletions(run, pool, model, page, batch)
+                cursor = after
+                self._commit(run, model, stream, batch, cursor, generation=None)
+                if self._stop.is_set():
+                    return
+        except DeletionFeedExpired as exc:
+            # Events may have been dropped unseen: only a complete enumeration can tell what
+            # is gone. Once it closed, the feed restarts from what the vendor still keeps.
+            run.count("deletion_feed_expired")
+            run.note(f"deletion_feed_expired:{model.__name__}: {exc.message}; full enumeration")
+            name = model.__name__
+            if self._enumerate(run, pool, model, f"{name}:scan", write=False, full=True, mark=True):
+                self._commit(run, model, stream, _Batch(), None, generation=None)
 
     def _plan_deletions(
         self,

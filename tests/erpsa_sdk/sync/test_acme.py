@@ -16,6 +16,7 @@ import httpx2
 import pytest
 
 from erpsa_sdk.clock import SimClock
+from erpsa_sdk.errors import DeletionFeedExpired
 from erpsa_sdk.models import Customer, EntityKey, Expense, Project, TimeEntry, WriteKey
 from erpsa_sdk.sync import LedgerStatus, Pipeline, RunStatus, SQLiteStateStore, SyncRunner
 from erpsa_sdk.testing.faults import FaultPlan
@@ -184,3 +185,41 @@ def test_the_checker_sees_lost_duplicated_stale_and_stray_rows(env: Env) -> None
     found = " | ".join(checker.problems())
     for word in ("duplicated 2 times", "lost", "stale", "stray"):
         assert word in found, found
+
+
+class _ExpiredFeed:
+    """The Acme PSA, but its deletion feed says the cursor outlived the vendor's retention."""
+
+    def __init__(self, inner: Any) -> None:
+        self._inner = inner
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+    def read_deletions(self, model: Any, *, since: Any = None) -> Any:
+        raise DeletionFeedExpired("cursor older than the retention")
+
+
+def test_an_expired_deletion_feed_falls_back_to_a_complete_enumeration(env: Env) -> None:
+    erp_sim, erp = env.target()
+    env.settle(env.runner(erp))
+    checker = env.checker(erp_sim)
+    key = checker.key("time_entry", 1)
+    env.psa_sim.admin.delete("time_entries", 1)
+
+    expired = _ExpiredFeed(env.psa)
+    pipeline = Pipeline("acme", source=expired, target=erp, namespace=NS, types=TYPES)
+    env.clock.advance(5)
+    report = SyncRunner(pipeline, store=env.store, handle_signals=False).run_once()
+
+    assert report.status is RunStatus.COMPLETED, report.error
+    assert report.counts.get("deletion_feed_expired", 0) >= 1
+    assert any(n.startswith("deletion_feed_expired:TimeEntry") for n in report.notes)
+    [row] = [
+        r
+        for r in erp_sim.admin.rows("time_entries", include_deleted=True)
+        if r["data"]["ext_ref"] == key
+    ]
+    assert row["deleted_at"] is not None  # found by the enumeration, not by the lost events
+    live = [r for r in erp_sim.admin.rows("time_entries") if r["deleted_at"] is None]
+    assert len(live) == len(env.psa_sim.admin.rows("time_entries"))  # nothing else deleted
