@@ -62,7 +62,7 @@ TYPES: tuple[type[BaseModel], ...] = (Resource, Customer, Project, TimeEntry, Ex
 #: refuses as an unsupported type (a dead letter per milestone).
 EXTRA_TYPES: dict[str, tuple[type[BaseModel], ...]] = {"dynamics365": (ProjectTask,)}
 #: ≥ 5 % of the ERP requests meet a fault: throttling, server errors, answers lost after commit.
-ERP_FAULTS = "rate_limit=0.03,server_error=0.02,commit_then_drop=0.03"
+ERP_FAULTS = "rate_limit=0.04,server_error=0.02,commit_then_drop=0.03"
 PSA_FAULTS = "rate_limit=0.02,server_error=0.02;methods=GET"
 CLOSED_PERIOD = "2026-08"
 #: The planted closed-period expense, in cents.
