@@ -566,8 +566,8 @@ class KantataSimulator(Simulator):
             return attrs
         return self._reply(self.store.create_or_update_reference(attrs))
 
-    @route("POST", "/{collection}")
-    def _create(self, req: SimRequest) -> SimResponse:
+    def _write_request(self, req: SimRequest) -> tuple[Any, Any] | SimResponse:
+        """The collection and attributes of a create or update, or the answer refusing it."""
         coll = self._collection(req.params["collection"])
         if coll is None:
             return self._reply((404, error_body("system", "Not found")))
@@ -577,19 +577,22 @@ class KantataSimulator(Simulator):
         attrs = self._payload(req, coll)
         if isinstance(attrs, SimResponse):
             return attrs
+        return coll, attrs
+
+    @route("POST", "/{collection}")
+    def _create(self, req: SimRequest) -> SimResponse:
+        checked = self._write_request(req)
+        if isinstance(checked, SimResponse):
+            return checked
+        coll, attrs = checked
         return self._reply(self.store.create(coll, attrs))
 
     @route("PUT", "/{collection}/{record_id}")
     def _update(self, req: SimRequest) -> SimResponse:
-        coll = self._collection(req.params["collection"])
-        if coll is None:
-            return self._reply((404, error_body("system", "Not found")))
-        limited = self._limited(req, coll, None)
-        if limited is not None:
-            return limited
-        attrs = self._payload(req, coll)
-        if isinstance(attrs, SimResponse):
-            return attrs
+        checked = self._write_request(req)
+        if isinstance(checked, SimResponse):
+            return checked
+        coll, attrs = checked
         record_id = req.params["record_id"].removesuffix(".json")
         return self._reply(self.store.update(coll, record_id, attrs))
 
