@@ -84,6 +84,10 @@ class NullStateStore:
         return self._checkpoints.get((pipeline, stream))
 
     def commit_batch(self, lease: Lease, batch: BatchCommit) -> None:
+        for ack in batch.acknowledged:
+            self.record_write(
+                lease, ack.entry, crosswalk=ack.crosswalk, lineage=ack.lineage, payload=ack.payload
+            )
         with self._lock:
             self._fenced(lease)
             for key in batch.write_keys:
@@ -111,6 +115,21 @@ class NullStateStore:
 
     def ledger_head(self, target: str, entity_key: str) -> LedgerHead | None:
         return self._heads.get((target, entity_key))
+
+    def ledger_heads(self, target: str, entity_keys: Sequence[str]) -> dict[str, LedgerHead]:
+        return {k: h for k in entity_keys if (h := self._heads.get((target, k))) is not None}
+
+    def pending_writes(self, target: str, entity_keys: Sequence[str]) -> dict[str, set[str]]:
+        with self._lock:
+            found = {
+                k: {
+                    wk
+                    for wk, e in self._by_entity.get((target, k), {}).items()
+                    if e.status is LedgerStatus.PENDING
+                }
+                for k in entity_keys
+            }
+        return {k: wks for k, wks in found.items() if wks}
 
     def _set(self, entry: LedgerEntry) -> None:
         self._ledger[(entry.target, entry.write_key)] = entry

@@ -26,6 +26,7 @@ from erpsa_sdk.sync._pipeline import (
 )
 from erpsa_sdk.sync._postgres import PostgresStateStore
 from erpsa_sdk.sync._records import (
+    Acknowledgement,
     BatchCommit,
     Checkpoint,
     CrosswalkEntry,
@@ -49,6 +50,7 @@ __all__ = [
     "DEFAULT_TYPES",
     "PIPELINE_ORDER",
     "REFERENCE_FIELDS",
+    "Acknowledgement",
     "BatchCommit",
     "Checkpoint",
     "CrosswalkEntry",

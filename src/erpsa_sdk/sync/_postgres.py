@@ -13,7 +13,8 @@ from typing import Any
 
 from erpsa_sdk.clock import Clock
 from erpsa_sdk.errors import ConfigurationError
-from erpsa_sdk.sync._sql import DEFAULT_MAX_CHECKPOINT_BYTES, SqlStateStore, _Dialect, _Tx
+from erpsa_sdk.sync._sql import DEFAULT_MAX_CHECKPOINT_BYTES, SqlStateStore
+from erpsa_sdk.sync._sqltx import _Dialect, _Tx
 
 __all__ = ["PostgresStateStore"]
 

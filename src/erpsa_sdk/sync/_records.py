@@ -16,6 +16,7 @@ from enum import StrEnum
 from typing import Any
 
 __all__ = [
+    "Acknowledgement",
     "BatchCommit",
     "Checkpoint",
     "CrosswalkEntry",
@@ -377,12 +378,37 @@ class RunRecord:
 
 
 @dataclass(frozen=True, slots=True)
+class Acknowledgement:
+    """A write the target acknowledged, to be stored with its batch's checkpoint.
+
+    The same parts as :meth:`~erpsa_sdk.sync.StateStore.record_write` takes: the outcome
+    ``entry`` (never ``pending``), the crosswalk rows it establishes, its lineage record and
+    the payload kept with the ledger head.
+
+    Examples:
+        >>> from datetime import UTC, datetime
+        >>> v = SourceVersion(datetime(2026, 11, 1, tzinfo=UTC))
+        >>> e = LedgerEntry("erp:e1", "wk-1", "ek-1", "upsert", v, LedgerStatus.CREATED, "42")
+        >>> Acknowledgement(e).entry.status.value
+        'created'
+    """
+
+    entry: LedgerEntry
+    crosswalk: tuple[CrosswalkEntry, ...] = ()
+    lineage: LineageRecord | None = None
+    payload: Any = None
+
+
+@dataclass(frozen=True, slots=True)
 class BatchCommit:
     """What one batch commits together with its checkpoint, in one fenced transaction.
 
     ``write_keys`` are the batch's writes: the store refuses the commit unless every one of
     them is settled in the ledger of ``target`` (so a checkpoint never passes unacknowledged
-    work). ``ledger`` holds entries decided without a write (``superseded``, ``parked``).
+    work). ``acknowledged`` holds the outcomes of the batch's writes, stored first and in
+    order, exactly as :meth:`~erpsa_sdk.sync.StateStore.record_write` would store each one
+    (so a crash before the commit leaves them ``pending``: in doubt, looked up before a
+    resend). ``ledger`` holds entries decided without a write (``superseded``, ``parked``).
 
     Examples:
         >>> c = BatchCommit(pipeline="p", stream="customer", cursor={"page": 2}, target="sim:t1")
@@ -395,6 +421,7 @@ class BatchCommit:
     cursor: Any
     target: str
     write_keys: tuple[str, ...] = ()
+    acknowledged: tuple[Acknowledgement, ...] = ()
     ledger: tuple[LedgerEntry, ...] = ()
     waiting: tuple[WaitingRecord, ...] = ()
     resolved_waiting: tuple[str, ...] = ()

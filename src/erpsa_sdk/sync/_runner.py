@@ -58,9 +58,11 @@ from erpsa_sdk.models.keys import EntityKey, WriteKey, WriteOperation
 from erpsa_sdk.models.refs import Rejected, SourceRef
 from erpsa_sdk.sync._crash import crash_point
 from erpsa_sdk.sync._guard import LeaseState, lease_guard, lease_scope
+from erpsa_sdk.sync._ledgerview import LedgerView
 from erpsa_sdk.sync._partition import PartitionedExecutor
 from erpsa_sdk.sync._pipeline import Pipeline
 from erpsa_sdk.sync._records import (
+    Acknowledgement,
     BatchCommit,
     CrosswalkEntry,
     DeadLetter,
@@ -178,6 +180,7 @@ class _JobResult:
     write_key: str | None = None
     ledger: LedgerEntry | None = None
     counts: tuple[str, ...] = ()
+    ack: Acknowledgement | None = None
 
 
 @dataclass
@@ -195,7 +198,7 @@ class _Batch:
 
 
 class _Run:
-    def __init__(self, run_id: str, correlation_id: str, lease: Lease) -> None:
+    def __init__(self, run_id: str, correlation_id: str, lease: Lease, view: LedgerView) -> None:
         self.run_id = run_id
         self.correlation_id = correlation_id
         self.lease = lease
@@ -206,6 +209,7 @@ class _Run:
         self.matches: dict[tuple[str, str], SourceRef | None] = {}
         self.indexed: set[type[BaseModel]] = set()
         self.guard: LeaseState | None = None
+        self.view = view  # the ledger as the batch in flight sees it
         self._lock = threading.Lock()
 
     def count(self, *names: str, n: int = 1) -> None:
@@ -363,7 +367,9 @@ class SyncRunner:
         """
         self._stop.clear()
         lease = self.store.acquire_lease(self.pipeline.name, holder=self.holder, ttl=self.lease_ttl)
-        run = _Run(uuid.uuid4().hex, new_correlation_id(), lease)
+        run = _Run(
+            uuid.uuid4().hex, new_correlation_id(), lease, LedgerView(self.store, self._target)
+        )
         # The margin covers clock skew between workers (NTP keeps it well under a second).
         run.guard = LeaseState(lease, self.clock, margin=min(1.0, self.lease_ttl / 10))
         restore = self._install_signals()
@@ -581,6 +587,7 @@ class SyncRunner:
         if not unseen:
             return
         batch = _Batch(cid=f"{run.correlation_id}.{run.batches + 1}")
+        run.view.prefetch(row.entity_key for row in unseen)
         with correlation_scope(batch.cid):
             for row in unseen:
                 ek = _parse_key(row.entity_key)
@@ -697,6 +704,13 @@ class SyncRunner:
         attempts: Mapping[str, int] | None = None,
     ) -> _Batch:
         batch = _Batch(cid=f"{run.correlation_id}.{run.batches + 1}")
+        items = list(items)
+        if write:
+            run.view.prefetch(
+                self._key_for(item.source_refs[0], model).canonical
+                for item in items
+                if not isinstance(item, Rejected) and getattr(item, "source_refs", None)
+            )
         with correlation_scope(batch.cid):
             for item in items:
                 batch.items += 1
@@ -859,6 +873,7 @@ class SyncRunner:
         complete: bool,
     ) -> None:
         errors: list[BaseException] = []
+        acks: list[Acknowledgement] = []
         for future in batch.futures:
             try:
                 result = future.result()
@@ -870,30 +885,17 @@ class SyncRunner:
                 batch.write_keys.append(result.write_key)
             if result.ledger is not None:
                 batch.ledger.append(result.ledger)
-        if errors:
-            lost = next((e for e in errors if isinstance(e, LeaseLost)), None)
-            raise lost or errors[0]
-        crash_point("after_ledger")
-        run.batches += 1
-        self.store.commit_batch(
-            run.lease,
-            BatchCommit(
-                pipeline=self.pipeline.name,
-                stream=stream,
-                cursor=cursor,
-                target=self._target,
-                write_keys=tuple(batch.write_keys),
-                ledger=tuple(batch.ledger),
-                waiting=tuple(batch.waiting),
-                resolved_waiting=tuple(
-                    sorted(batch.resolved - {w.entity_key for w in batch.waiting})
-                ),
-                dead_letters=tuple(self.policy.owners.assign(d) for d in batch.dead_letters),
-                seen=tuple(batch.seen),
-                generation=generation,
-                complete=complete,
-            ),
-        )
+            if result.ack is not None:
+                acks.append(result.ack)
+        try:
+            if errors:
+                self._save_acknowledged(run, acks)
+                lost = next((e for e in errors if isinstance(e, LeaseLost)), None)
+                raise lost or errors[0]
+            crash_point("after_ledger")  # every write acknowledged, nothing stored yet
+            self._commit_batch(run, stream, batch, acks, cursor, generation, complete)
+        finally:
+            run.view.clear()
         crash_point("after_checkpoint")
         self._renew_if_due(run)
         if batch.items:
@@ -918,6 +920,55 @@ class SyncRunner:
                     dict(run.counts),
                 )
             )
+
+    def _save_acknowledged(self, run: _Run, acks: Sequence[Acknowledgement]) -> None:
+        """A failed batch keeps no checkpoint, but what the target acknowledged is stored, so
+        the next run skips those writes instead of looking each one up."""
+        try:
+            for ack in acks:
+                self.store.record_write(
+                    run.lease,
+                    ack.entry,
+                    crosswalk=ack.crosswalk,
+                    lineage=ack.lineage,
+                    payload=ack.payload,
+                )
+        except LeaseLost:
+            return  # not ours to store any more: the writes stay in doubt, looked up later
+        except ErpsaError as exc:
+            logger.warning("acknowledged writes not stored (left in doubt): %s", exc)
+
+    def _commit_batch(
+        self,
+        run: _Run,
+        stream: str,
+        batch: _Batch,
+        acks: Sequence[Acknowledgement],
+        cursor: Any,
+        generation: int | None,
+        complete: bool,
+    ) -> None:
+        run.batches += 1
+        self.store.commit_batch(
+            run.lease,
+            BatchCommit(
+                pipeline=self.pipeline.name,
+                stream=stream,
+                cursor=cursor,
+                target=self._target,
+                write_keys=tuple(batch.write_keys),
+                acknowledged=tuple(acks),
+                ledger=tuple(batch.ledger),
+                waiting=tuple(batch.waiting),
+                resolved_waiting=tuple(
+                    sorted(batch.resolved - {w.entity_key for w in batch.waiting})
+                ),
+                dead_letters=tuple(self.policy.owners.assign(d) for d in batch.dead_letters),
+                seen=tuple(batch.seen),
+                generation=generation,
+                complete=complete,
+            ),
+        )
 
     # -- references ---------------------------------------------------------------------------
     def _resolve(
@@ -1101,20 +1152,14 @@ class SyncRunner:
         source_row: CrosswalkEntry,
     ) -> _JobResult:
         target, key, wkey = self.pipeline.target, ek.canonical, str(wk)
-        head = self.store.ledger_head(self._target, key)
+        head = self._head(run, key)
         if head is not None and not version.is_newer_than(head.version):
             if head.write_key == wkey:
                 return _JobResult(wkey, counts=("already_written",))
             entry = self._entry(wk, ek, "upsert", version, LedgerStatus.SUPERSEDED, head.target_id)
             return _JobResult(ledger=entry, counts=("superseded",))
-        in_doubt = {
-            e.write_key
-            for e in self.store.ledger_entries(self._target, entity_key=key)
-            if e.status is LedgerStatus.PENDING
-        }
-        prior = self.store.begin_write(
-            run.lease, self._entry(wk, ek, "upsert", version, LedgerStatus.PENDING)
-        )
+        in_doubt = self._in_doubt(run, key)
+        prior = self._begin(run, self._entry(wk, ek, "upsert", version, LedgerStatus.PENDING))
         if prior is not None and prior.status.settled:
             return _JobResult(wkey, counts=("already_written",))
         if self.validate:
@@ -1151,8 +1196,22 @@ class SyncRunner:
             )
         crash_point("after_ack")
         return self._acknowledge(
-            run, model, obj, ek, wk, version, "upsert", result, head, source_row
+            run, model, obj, ek, wk, version, "upsert", result, head, source_row, defer=True
         )
+
+    def _head(self, run: _Run, key: str) -> LedgerHead | None:
+        """The ledger head of ``key``, counting writes acknowledged in the batch in flight."""
+        return run.view.head(key)
+
+    def _in_doubt(self, run: _Run, key: str) -> set[str]:
+        """Write keys of ``key`` sent before without a stored outcome (not even an unsaved one)."""
+        return run.view.in_doubt(key)
+
+    def _begin(self, run: _Run, entry: LedgerEntry) -> LedgerEntry | None:
+        """Store ``entry`` as ``pending`` before it is sent (the write-ahead record)."""
+        prior = self.store.begin_write(run.lease, entry)
+        run.view.sent(entry.entity_key, entry.write_key)
+        return prior
 
     def _send_upsert(
         self,
@@ -1229,7 +1288,15 @@ class SyncRunner:
         result: WriteResult,
         head: LedgerHead | None,
         source_row: CrosswalkEntry | None,
+        *,
+        defer: bool = False,
     ) -> _JobResult:
+        """The outcome of an acknowledged write: stored now, or (``defer``) with the batch.
+
+        Deferred, a crash before the batch commits leaves the write ``pending``: the next
+        run looks it up before sending it again, so nothing is doubled, and a batch costs
+        one transaction instead of one per record.
+        """
         status = LedgerStatus(result.outcome.value)
         target_id = result.ref.id if result.ref is not None else (head.target_id if head else None)
         rows: list[CrosswalkEntry] = []
@@ -1245,11 +1312,10 @@ class SyncRunner:
                     removed=status.removes,
                 )
             )
-        self.store.record_write(
-            run.lease,
+        ack = Acknowledgement(
             self._entry(wk, ek, operation, version, status, target_id),
-            crosswalk=rows,
-            lineage=LineageRecord(
+            tuple(rows),
+            LineageRecord(
                 self.pipeline.name,
                 run.run_id,
                 ek.canonical,
@@ -1260,8 +1326,19 @@ class SyncRunner:
                 target_id=target_id,
                 correlation_id=_current_cid(),
             ),
-            payload=_json(obj) if obj is not None and self.pipeline.keeps_payload(model) else None,
+            _json(obj) if obj is not None and self.pipeline.keeps_payload(model) else None,
         )
+        if defer:
+            run.view.acknowledged(ack, head)
+        else:
+            self.store.record_write(
+                run.lease,
+                ack.entry,
+                crosswalk=ack.crosswalk,
+                lineage=ack.lineage,
+                payload=ack.payload,
+            )
+            run.view.forget(ek.canonical)
         logger.info(
             "write acknowledged",
             extra={
@@ -1272,7 +1349,7 @@ class SyncRunner:
                 "target_id": target_id,
             },
         )
-        return _JobResult(str(wk), counts=(status.value,))
+        return _JobResult(str(wk), counts=(status.value,), ack=ack if defer else None)
 
     def _park(
         self,
@@ -1299,6 +1376,7 @@ class SyncRunner:
                 write_key=str(wk),
             ),
         )
+        run.view.forget(ek.canonical)
         logger.warning(
             "record parked", extra={"entity_key": ek.canonical, "reason": reason, "owner": owner}
         )
@@ -1322,7 +1400,7 @@ class SyncRunner:
                 write=True,
             )
             crash_point("after_ack")
-            head = self.store.ledger_head(self._target, ek.canonical)
+            head = self._head(run, ek.canonical)
             return self._acknowledge(
                 run, model, obj, ek, wk, version, wk.operation.value, result, head, None
             )
@@ -1347,7 +1425,7 @@ class SyncRunner:
     ) -> _JobResult:
         """Delete at the target; ``version`` ``None`` means "absent from a complete scan"."""
         target, key = self.pipeline.target, ek.canonical
-        head = self.store.ledger_head(self._target, key)
+        head = self._head(run, key)
         if version is None:
             # Absence has no timestamp: it is newer than whatever was written last, and the
             # same on every retry (one WriteKey), whatever the clock says.
@@ -1357,10 +1435,7 @@ class SyncRunner:
                 else SourceVersion(self.clock.now(), "absent")
             )
         wk = WriteKey(entity_key=ek, version=str(version), operation=WriteOperation.DELETE)
-        in_doubt = any(
-            e.status is LedgerStatus.PENDING
-            for e in self.store.ledger_entries(self._target, entity_key=key)
-        )
+        in_doubt = bool(self._in_doubt(run, key))
         source_removed = CrosswalkEntry(
             self._source_system, key, _object_type(model), source_id, removed=True
         )
@@ -1373,9 +1448,7 @@ class SyncRunner:
             return _JobResult(ledger=entry, counts=("superseded",))
         if not target.capabilities.of(model).delete:
             run.note(f"delete_unsupported:{model.__name__}: {self._target!r} cannot delete it")
-            self.store.begin_write(
-                run.lease, self._entry(wk, ek, "delete", version, LedgerStatus.PENDING)
-            )
+            self._begin(run, self._entry(wk, ek, "delete", version, LedgerStatus.PENDING))
             return self._park(
                 run,
                 wk,
@@ -1386,9 +1459,7 @@ class SyncRunner:
                 {"entity_key": key},
                 "target cannot delete this type",
             )
-        prior = self.store.begin_write(
-            run.lease, self._entry(wk, ek, "delete", version, LedgerStatus.PENDING)
-        )
+        prior = self._begin(run, self._entry(wk, ek, "delete", version, LedgerStatus.PENDING))
         if prior is not None and prior.status.settled:
             return _JobResult(str(wk), counts=("already_written",))
         crash_point("in_flight")
@@ -1415,7 +1486,7 @@ class SyncRunner:
             )
         crash_point("after_ack")
         return self._acknowledge(
-            run, model, None, ek, wk, version, "delete", result, head, source_removed
+            run, model, None, ek, wk, version, "delete", result, head, source_removed, defer=True
         )
 
     def _send_delete(

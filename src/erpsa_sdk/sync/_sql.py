@@ -11,18 +11,28 @@ Examples:
 
 from __future__ import annotations
 
-import json
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, suppress
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from erpsa_sdk.clock import Clock, SystemClock
 from erpsa_sdk.errors import LeaseHeld, LeaseLost, StateError
 from erpsa_sdk.sync._migrations import MIGRATIONS, TABLES
+from erpsa_sdk.sync._outcomes import (
+    CROSSWALK_UPSERT,
+    LEDGER_INSERT,
+    LEDGER_UPDATE,
+    crosswalk_values,
+    ledger_update_values,
+    ledger_values,
+    read_heads,
+    select_in,
+    store_outcomes,
+)
 from erpsa_sdk.sync._records import (
+    Acknowledgement,
     BatchCommit,
     Checkpoint,
     CrosswalkEntry,
@@ -37,6 +47,7 @@ from erpsa_sdk.sync._records import (
     SourceVersion,
     WaitingRecord,
 )
+from erpsa_sdk.sync._sqltx import _IN_CHUNK, _Dialect, _dt, _dump, _load, _Tx
 
 if TYPE_CHECKING:
     from erpsa_sdk.auth._tokens import StoredToken, TokenKey, TokenSet
@@ -47,7 +58,6 @@ T = TypeVar("T")
 
 #: Checkpoints are cursors, not dedupe sets (state bloat broke whole deployments elsewhere).
 DEFAULT_MAX_CHECKPOINT_BYTES = 64 * 1024
-_IN_CHUNK = 400
 _HEAD_SQL = (
     "SELECT version_us, version_etag, write_key, target_id, removed, payload "
     "FROM {ledger_heads} WHERE target = ? AND entity_key = ?"
@@ -56,54 +66,6 @@ _LEDGER_COLS = (
     "target, write_key, entity_key, operation, version_us, version_etag, status, target_id, "
     "attempts, detail, updated_at"
 )
-
-
-@dataclass(frozen=True, slots=True)
-class _Dialect:
-    placeholder: str
-    serial: str
-    real: str
-    begin_write: str
-    lock_share: str
-    lock_update: str
-
-
-class _Tx:
-    """A running transaction: ``q`` returns rows, ``x`` returns the affected row count."""
-
-    __slots__ = ("_conn", "_dialect", "_names")
-
-    def __init__(self, conn: Any, dialect: _Dialect, names: dict[str, str]) -> None:
-        self._conn = conn
-        self._dialect = dialect
-        self._names = names
-
-    def _sql(self, sql: str) -> str:
-        sql = sql.format(**self._names)
-        return (
-            sql.replace("?", self._dialect.placeholder) if self._dialect.placeholder != "?" else sql
-        )
-
-    def q(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
-        cur = self._conn.execute(self._sql(sql), tuple(params))
-        rows = cur.fetchall() if cur.description else []
-        return [tuple(r) for r in rows]
-
-    def x(self, sql: str, params: Sequence[Any] = ()) -> int:
-        cur = self._conn.execute(self._sql(sql), tuple(params))
-        return int(cur.rowcount)
-
-
-def _dump(value: Any) -> str:
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)
-
-
-def _load(text: str | None) -> Any:
-    return None if text is None else json.loads(text)
-
-
-def _dt(text: str | None) -> datetime | None:
-    return None if text is None else datetime.fromisoformat(text)
 
 
 def _entry(row: Sequence[Any]) -> LedgerEntry:
@@ -419,8 +381,9 @@ class SqlStateStore:
 
         def commit(tx: _Tx) -> None:
             self._check_fence(tx, lease)
-            self._require_settled(tx, batch.target, batch.write_keys)
             now = self._now()
+            store_outcomes(tx, batch.acknowledged, fence=lease.fence, now=now)
+            self._require_settled(tx, batch.target, batch.write_keys)
             for entry in batch.ledger:
                 rows = tx.q(
                     "SELECT status FROM {ledger} WHERE target = ? AND write_key = ?",
@@ -431,15 +394,10 @@ class SqlStateStore:
                 self._put_entry(tx, entry, lease, now, exists=bool(rows))
             for waiting in batch.waiting:
                 self._put_waiting(tx, waiting, now)
-            for key in batch.resolved_waiting:
-                tx.x(
-                    "DELETE FROM {waiting} WHERE pipeline = ? AND stream = ? AND entity_key = ?",
-                    (batch.pipeline, batch.stream, key),
-                )
+            self._resolve_waiting(tx, batch)
             for letter in batch.dead_letters:
                 self._put_dead_letter(tx, letter, now)
-            for seen in batch.seen:
-                self._put_crosswalk(tx, seen)
+            tx.xm(CROSSWALK_UPSERT, [crosswalk_values(seen) for seen in batch.seen])
             rows = tx.q(
                 "SELECT generation FROM {checkpoints} WHERE pipeline = ? AND stream = ?",
                 (batch.pipeline, batch.stream),
@@ -464,6 +422,24 @@ class SqlStateStore:
                 )
 
         self._run(commit)
+
+    @staticmethod
+    def _resolve_waiting(tx: _Tx, batch: BatchCommit) -> None:
+        """Delete the batch's resolved keys from its stream's waiting records (if any wait)."""
+        if not batch.resolved_waiting:
+            return
+        # Most batches resolve keys that never waited: one read instead of a delete per key.
+        waiting = {
+            row[0]
+            for row in tx.q(
+                "SELECT entity_key FROM {waiting} WHERE pipeline = ? AND stream = ?",
+                (batch.pipeline, batch.stream),
+            )
+        }
+        tx.xm(
+            "DELETE FROM {waiting} WHERE pipeline = ? AND stream = ? AND entity_key = ?",
+            [(batch.pipeline, batch.stream, k) for k in batch.resolved_waiting if k in waiting],
+        )
 
     def _require_settled(self, tx: _Tx, target: str, write_keys: Sequence[str]) -> None:
         keys = sorted(set(write_keys))
@@ -517,6 +493,27 @@ class SqlStateStore:
             _load(row[5]),
         )
 
+    def ledger_heads(self, target: str, entity_keys: Sequence[str]) -> dict[str, LedgerHead]:
+        pairs = [(target, key) for key in entity_keys]
+        heads = self._run(lambda tx: read_heads(tx, pairs), write=False)
+        return {key: head for (_, key), head in heads.items()}
+
+    def pending_writes(self, target: str, entity_keys: Sequence[str]) -> dict[str, set[str]]:
+        rows = self._run(
+            lambda tx: select_in(
+                tx,
+                "SELECT entity_key, write_key FROM {ledger} WHERE target = ? "
+                "AND status = 'pending' AND entity_key IN (?*)",
+                target,
+                list(dict.fromkeys(entity_keys)),
+            ),
+            write=False,
+        )
+        pending: dict[str, set[str]] = {}
+        for entity_key, write_key in rows:
+            pending.setdefault(entity_key, set()).add(write_key)
+        return pending
+
     def ledger_entries(self, target: str, *, entity_key: str | None = None) -> list[LedgerEntry]:
         where, params = "target = ?", [target]
         if entity_key is not None:
@@ -532,38 +529,32 @@ class SqlStateStore:
         self, tx: _Tx, entry: LedgerEntry, lease: Lease, now: str, *, exists: bool | None
     ) -> None:
         """Insert or update ``entry``; ``exists=None`` tries the update and inserts if no row."""
-        values = (
-            entry.entity_key,
-            entry.operation,
-            entry.version.micros,
-            entry.version.etag,
-            entry.status.value,
-            entry.target_id,
-            entry.attempts,
-            entry.detail,
-            lease.fence,
-            now,
-        )
         if exists is not False:
-            updated = tx.x(
-                "UPDATE {ledger} SET entity_key = ?, operation = ?, version_us = ?, "
-                "version_etag = ?, status = ?, target_id = COALESCE(?, target_id), "
-                "attempts = CASE WHEN ? > attempts THEN ? ELSE attempts END, detail = ?, "
-                "fence = ?, updated_at = ? WHERE target = ? AND write_key = ?",
-                (*values[:6], entry.attempts, *values[6:], entry.target, entry.write_key),
-            )
+            updated = tx.x(LEDGER_UPDATE, ledger_update_values(entry, lease.fence, now))
             if exists or updated:
                 return
-        tx.x(
-            "INSERT INTO {ledger} (entity_key, operation, version_us, version_etag, status, "
-            "target_id, attempts, detail, fence, updated_at, target, write_key) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (*values, entry.target, entry.write_key),
-        )
+        tx.x(LEDGER_INSERT, ledger_values(entry, lease.fence, now))
 
     def begin_write(self, lease: Lease, entry: LedgerEntry) -> LedgerEntry | None:
         def begin(tx: _Tx) -> LedgerEntry | None:
             self._check_fence(tx, lease)
+            # The common case, a write never tried before, is one statement.
+            first = LedgerEntry(
+                entry.target,
+                entry.write_key,
+                entry.entity_key,
+                entry.operation,
+                entry.version,
+                LedgerStatus.PENDING,
+                entry.target_id,
+                1,
+                entry.detail,
+            )
+            if tx.x(
+                LEDGER_INSERT + " ON CONFLICT (target, write_key) DO NOTHING",
+                ledger_values(first, lease.fence, self._now()),
+            ):
+                return None
             rows = tx.q(
                 f"SELECT {_LEDGER_COLS} FROM {{ledger}} WHERE target = ? AND write_key = ?",  # noqa: S608
                 (entry.target, entry.write_key),
@@ -607,104 +598,22 @@ class SqlStateStore:
         else:
             rows_cross = crosswalk
 
+        ack = Acknowledgement(entry, tuple(rows_cross), lineage, payload)
+
         def record(tx: _Tx) -> LedgerHead | None:
             self._check_fence(tx, lease)
             now = self._now()
-            self._put_entry(tx, entry, lease, now, exists=None)
-            head = self._head(
-                entry.target, entry.entity_key, self._head_rows(tx, entry.target, entry.entity_key)
-            )
-            if entry.status.acknowledged and entry.version.is_newer_than(
-                head.version if head else None
-            ):
-                target_id = entry.target_id or (head.target_id if head else None)
-                kept = payload if payload is not None else (head.payload if head else None)
-                values = (
-                    entry.version.micros,
-                    entry.version.etag,
-                    entry.write_key,
-                    target_id,
-                    int(entry.status.removes),
-                    None if kept is None else _dump(kept),
-                )
-                if head is None:
-                    tx.x(
-                        "INSERT INTO {ledger_heads} (version_us, version_etag, write_key, "
-                        "target_id, removed, payload, target, entity_key) "
-                        "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                        (*values, entry.target, entry.entity_key),
-                    )
-                else:
-                    tx.x(
-                        "UPDATE {ledger_heads} SET version_us = ?, version_etag = ?, "
-                        "write_key = ?, target_id = ?, removed = ?, payload = ? "
-                        "WHERE target = ? AND entity_key = ?",
-                        (*values, entry.target, entry.entity_key),
-                    )
-                head = LedgerHead(
-                    entry.target,
-                    entry.entity_key,
-                    entry.version,
-                    entry.write_key,
-                    target_id,
-                    entry.status.removes,
-                    kept,
-                )
-            if entry.status.acknowledged:
-                # Older writes left in doubt (a crash after sending) are settled by this one.
-                tx.x(
-                    "UPDATE {ledger} SET status = 'superseded', updated_at = ? "
-                    "WHERE target = ? AND entity_key = ? AND status = 'pending' "
-                    "AND write_key != ? AND version_us <= ?",
-                    (now, entry.target, entry.entity_key, entry.write_key, entry.version.micros),
-                )
-            for row in rows_cross:
-                self._put_crosswalk(tx, row)
-            if lineage is not None:
-                tx.x(
-                    "INSERT INTO {lineage} (pipeline, run_id, entity_key, write_key, operation, "
-                    "status, source_id, target_id, correlation_id, at) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    (
-                        lineage.pipeline,
-                        lineage.run_id,
-                        lineage.entity_key,
-                        lineage.write_key,
-                        lineage.operation,
-                        lineage.status,
-                        lineage.source_id,
-                        lineage.target_id,
-                        lineage.correlation_id,
-                        now,
-                    ),
-                )
+            heads = store_outcomes(tx, [ack], fence=lease.fence, now=now)
             if dead_letter is not None:
                 self._put_dead_letter(tx, dead_letter, now)
-            return head
+            return heads[(entry.target, entry.entity_key)]
 
         return self._run(record)
 
     # -- crosswalk ----------------------------------------------------------------------------
     @staticmethod
     def _put_crosswalk(tx: _Tx, row: CrosswalkEntry) -> None:
-        # The generation is the last enumeration that saw the row: it only moves forward. A
-        # write outside the enumeration (a waiting record, the incremental stream beside a
-        # scan) must not undo a mark, or closing that enumeration deletes a live record.
-        tx.x(
-            "INSERT INTO {crosswalk} AS c (object_type, record_id, generation, removed, system, "
-            "entity_key) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (system, entity_key) DO UPDATE "
-            "SET object_type = excluded.object_type, record_id = excluded.record_id, "
-            "generation = CASE WHEN excluded.generation > c.generation "
-            "THEN excluded.generation ELSE c.generation END, removed = excluded.removed",
-            (
-                row.object_type,
-                row.record_id,
-                row.generation,
-                int(row.removed),
-                row.system,
-                row.entity_key,
-            ),
-        )
+        tx.x(CROSSWALK_UPSERT, crosswalk_values(row))
 
     @staticmethod
     def _crosswalk(row: Sequence[Any]) -> CrosswalkEntry:

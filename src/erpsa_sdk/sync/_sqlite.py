@@ -15,7 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from erpsa_sdk.clock import Clock
-from erpsa_sdk.sync._sql import DEFAULT_MAX_CHECKPOINT_BYTES, SqlStateStore, _Dialect
+from erpsa_sdk.sync._sql import DEFAULT_MAX_CHECKPOINT_BYTES, SqlStateStore
+from erpsa_sdk.sync._sqltx import _Dialect
 
 __all__ = ["SQLiteStateStore"]
 

@@ -98,6 +98,14 @@ class StateStore(Protocol):
         """The highest acknowledged version of an EntityKey at a target connection."""
         ...
 
+    def ledger_heads(self, target: str, entity_keys: Sequence[str]) -> dict[str, LedgerHead]:
+        """The heads of several EntityKeys at once (keys never written are absent)."""
+        ...
+
+    def pending_writes(self, target: str, entity_keys: Sequence[str]) -> dict[str, set[str]]:
+        """Write keys left ``pending`` (in doubt), by EntityKey, for several EntityKeys at once."""
+        ...
+
     def ledger_entries(self, target: str, *, entity_key: str | None = None) -> list[LedgerEntry]:
         """A target connection's ledger entries (optionally of one EntityKey), by source version."""
         ...

@@ -469,7 +469,7 @@ def prepare_record(
     if not policy.matches(model):
         return mapped
     writable = runner.pipeline.target.capabilities.of(model).write
-    if runner.store.ledger_head(runner._target, ek.canonical) is not None:
+    if runner._head(run, ek.canonical) is not None:
         return mapped if writable else None  # written by the runner before: update it
     if runner.store.crosswalk_get(runner._target, ek.canonical) is not None:
         # Linked by an earlier match: the target record does not carry the EntityKey, so an
@@ -641,7 +641,7 @@ class DeadLetterQueue:
         self.pipeline = pipeline
 
     def _view(self, row: Sequence[Any]) -> DeadLetterView:
-        from erpsa_sdk.sync._sql import _dt, _load
+        from erpsa_sdk.sync._sqltx import _dt, _load
 
         return DeadLetterView(
             id=int(row[0]),
@@ -889,6 +889,7 @@ def replay(
         'replay'
     """
     from erpsa_sdk.correlation import correlation_scope, new_correlation_id
+    from erpsa_sdk.sync._ledgerview import LedgerView
     from erpsa_sdk.sync._runner import _Run
 
     queue = DeadLetterQueue(runner.store, runner.pipeline.name)
@@ -900,7 +901,12 @@ def replay(
     lease = runner.store.acquire_lease(
         runner.pipeline.name, holder=runner.holder, ttl=runner.lease_ttl
     )
-    run = _Run(f"replay-{uuid.uuid4().hex}", new_correlation_id(), lease)
+    run = _Run(
+        f"replay-{uuid.uuid4().hex}",
+        new_correlation_id(),
+        lease,
+        LedgerView(runner.store, runner._target),
+    )
     results: list[ReplayResult] = []
     try:
         with correlation_scope(run.correlation_id):

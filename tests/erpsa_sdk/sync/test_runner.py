@@ -137,11 +137,12 @@ def test_an_older_version_is_superseded_not_written(
     source.put(Customer, "C0", name="New name")
     runner.run_once()
     # The old version arrives late (as a lagging replica's page would bring it).
+    from erpsa_sdk.sync._ledgerview import LedgerView
     from erpsa_sdk.sync._partition import PartitionedExecutor
     from erpsa_sdk.sync._runner import _Run
 
     lease = store.acquire_lease("psa->erp", holder="test", ttl=60)
-    run = _Run("r", "c", lease)
+    run = _Run("r", "c", lease, LedgerView(store, "fakeerp:erp1"))
     with PartitionedExecutor(workers=1) as pool:
         batch = runner._batch(run, pool, Customer, [old], generation=None, write=True, mark=False)
         runner._commit(run, Customer, "Customer", batch, None, generation=None)

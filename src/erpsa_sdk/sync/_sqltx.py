@@ -1,0 +1,70 @@
+"""The SQL stores' transaction handle and JSON column helpers, shared by their modules.
+
+Examples:
+    >>> _load(_dump({"b": 1, "a": [2]}))
+    {'a': [2], 'b': 1}
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+#: Values per ``IN (...)`` list: far below SQLite's and PostgreSQL's parameter limits.
+_IN_CHUNK = 400
+
+
+@dataclass(frozen=True, slots=True)
+class _Dialect:
+    placeholder: str
+    serial: str
+    real: str
+    begin_write: str
+    lock_share: str
+    lock_update: str
+
+
+class _Tx:
+    """A running transaction: ``q`` returns rows, ``x`` returns the affected row count."""
+
+    __slots__ = ("_conn", "_dialect", "_names")
+
+    def __init__(self, conn: Any, dialect: _Dialect, names: dict[str, str]) -> None:
+        self._conn = conn
+        self._dialect = dialect
+        self._names = names
+
+    def _sql(self, sql: str) -> str:
+        sql = sql.format(**self._names)
+        return (
+            sql.replace("?", self._dialect.placeholder) if self._dialect.placeholder != "?" else sql
+        )
+
+    def q(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        cur = self._conn.execute(self._sql(sql), tuple(params))
+        rows = cur.fetchall() if cur.description else []
+        return [tuple(r) for r in rows]
+
+    def x(self, sql: str, params: Sequence[Any] = ()) -> int:
+        cur = self._conn.execute(self._sql(sql), tuple(params))
+        return int(cur.rowcount)
+
+    def xm(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        """One statement for many parameter rows, in order (one round trip on PostgreSQL)."""
+        if rows:
+            self._conn.cursor().executemany(self._sql(sql), [tuple(r) for r in rows])
+
+
+def _dump(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)
+
+
+def _load(text: str | None) -> Any:
+    return None if text is None else json.loads(text)
+
+
+def _dt(text: str | None) -> datetime | None:
+    return None if text is None else datetime.fromisoformat(text)
