@@ -13,7 +13,13 @@ from hypothesis import strategies as st
 from erpsa_dynamics365 import AsyncDynamics365, Dynamics365, bearer
 from erpsa_dynamics365.simulator import DataverseSimulator, SimulatorConfig
 from erpsa_sdk.clock import SimClock
-from erpsa_sdk.errors import ConflictError, NotFoundError, SecurityError, ValidationFailed
+from erpsa_sdk.errors import (
+    ConflictError,
+    NotFoundError,
+    ResponseFormatError,
+    SecurityError,
+    ValidationFailed,
+)
 from erpsa_sdk.http.odata import ODataQuery
 from erpsa_sdk.models import Customer, Expense, Project, Rejected, Resource, TimeEntry
 from tests.connectors.dynamics365._helpers import make
@@ -86,6 +92,55 @@ def test_a_next_link_off_the_environment_origin_raises_and_sends_nothing(evil: s
         list(pager)
     assert [r.url.host for r in sent] == [host]
     assert all(r.url.scheme == "https" for r in sent)
+
+
+def _paged_handler(pages: dict[str, bytes], sent: list[str]) -> httpx2.MockTransport:
+    def handler(request: httpx2.Request) -> httpx2.Response:
+        key = request.url.params.get("$skiptoken", "")
+        sent.append(key)
+        return httpx2.Response(
+            200, content=pages[key], headers={"content-type": "application/json"}
+        )
+
+    return httpx2.MockTransport(handler)
+
+
+def _page(rows: list[str], skiptoken: str | None) -> bytes:
+    link = (
+        f', "@odata.nextLink": "https://org.crm.dynamics.com/api/data/v9.2/accounts'
+        f'?$skiptoken={skiptoken}"'
+        if skiptoken
+        else ""
+    )
+    values = ", ".join(f'{{"accountid": "{r}", "name": "n{r}"}}' for r in rows)
+    return f'{{"value": [{values}]{link}}}'.encode()
+
+
+def test_a_server_answering_the_next_link_with_the_same_page_raises_instead_of_looping() -> None:
+    same = _page(["a1", "a2"], "2")
+    sent: list[str] = []
+    d365 = Dynamics365(
+        "https://org.crm.dynamics.com",
+        auth=bearer("t"),
+        transport=_paged_handler({"": same, "2": same}, sent),
+    )
+    with pytest.raises(ResponseFormatError, match="same page twice"):
+        list(d365.query("accounts"))
+    assert sent == ["", "2"]
+
+
+def test_pages_of_the_same_length_that_differ_are_all_read() -> None:
+    # Equal lengths make the same-page guard compare the bodies byte by byte.
+    pages = {"": _page(["a1", "a2"], "2"), "2": _page(["a3", "a4"], "4"), "4": _page(["a5"], None)}
+    assert len(pages[""]) == len(pages["2"])
+    sent: list[str] = []
+    d365 = Dynamics365(
+        "https://org.crm.dynamics.com",
+        auth=bearer("t"),
+        transport=_paged_handler(pages, sent),
+    )
+    assert [r["accountid"] for r in d365.query("accounts")] == ["a1", "a2", "a3", "a4", "a5"]
+    assert sent == ["", "2", "4"]
 
 
 def test_skip_is_not_supported() -> None:
