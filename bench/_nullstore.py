@@ -153,6 +153,14 @@ class NullStateStore:
             self._set(replace(entry, status=LedgerStatus.PENDING, attempts=attempts))
             return old
 
+    def begin_writes(self, lease: Lease, entries: Sequence[LedgerEntry]) -> dict[str, LedgerEntry]:
+        priors = {}
+        for entry in entries:
+            prior = self.begin_write(lease, entry)
+            if prior is not None:
+                priors[entry.write_key] = prior
+        return priors
+
     def record_write(
         self,
         lease: Lease,

@@ -175,6 +175,11 @@ def _existing_write_keys(tx: _Tx, entries: Sequence[LedgerEntry]) -> set[HeadKey
 
 def _put_entries(tx: _Tx, entries: Sequence[LedgerEntry], fence: int, now: str) -> None:
     """Insert or update each entry, in order, as :meth:`SqlStateStore._put_entry` does."""
+    # A write's outcome replaces its pending row, so the updates usually find every row.
+    if len({(e.target, e.write_key) for e in entries}) == len(entries) and tx.xm(
+        LEDGER_UPDATE, [ledger_update_values(e, fence, now) for e in entries]
+    ) == len(entries):
+        return
     existing = _existing_write_keys(tx, entries)
     inserts: list[tuple[Any, ...]] = []
     updates: list[tuple[Any, ...]] = []

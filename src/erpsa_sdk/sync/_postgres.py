@@ -94,6 +94,10 @@ class PostgresStateStore(SqlStateStore):
     def _connect(self) -> Any:
         conn = self._psycopg.connect(self._url, autocommit=True)
         conn.execute(f"SET idle_in_transaction_session_timeout = {self._idle_ms}")
+        # psycopg prepares a statement run five times; a generic plan of a young table (no
+        # statistics yet) may pick the EntityKey index for a write-key look-up and scan
+        # every row of the target, so each execution is planned for its own values.
+        conn.execute("SET plan_cache_mode = force_custom_plan")
         conn.execute(f"SET lock_timeout = {self._lock_ms}")
         return conn
 

@@ -183,6 +183,21 @@ class _JobResult:
     ack: Acknowledgement | None = None
 
 
+@dataclass(frozen=True)
+class _Begun:
+    """The write-ahead ``pending`` record was stored with its page's; ``prior`` was there."""
+
+    prior: LedgerEntry | None
+
+
+@dataclass
+class _Planned:
+    key: str
+    entry: LedgerEntry  # the write-ahead record, stored pending before the send
+    begin: bool  # stored with the page's (else the job stores its own)
+    job: Callable[[_Begun | None], _JobResult]
+
+
 @dataclass
 class _Batch:
     items: int = 0
@@ -193,6 +208,8 @@ class _Batch:
     dead_letters: list[DeadLetter] = field(default_factory=list)
     seen: list[CrosswalkEntry] = field(default_factory=list)
     futures: list[Future[_JobResult]] = field(default_factory=list)
+    planned: list[_Planned] = field(default_factory=list)
+    planned_keys: set[str] = field(default_factory=set)
     unidentified_rejects: int = 0
     cid: str | None = None
 
@@ -738,8 +755,26 @@ class SyncRunner:
                     # Value maps and the initial match apply once, when a record is first read.
                     item = prepare_record(self, run, model, item, ek, batch)
                 if write and item is not None:
-                    self._plan_write(run, pool, model, item, ek, source_row, batch, attempts)
+                    self._plan_write(run, model, item, ek, source_row, batch, attempts)
+            self._submit_planned(run, pool, batch)
         return batch
+
+    def _submit_planned(self, run: _Run, pool: PartitionedExecutor, batch: _Batch) -> None:
+        """Store the page's write-ahead records in one transaction, then start the writes.
+
+        After a crash, every write of an uncommitted batch is in doubt anyway (outcomes are
+        stored with the checkpoint), so one durable transaction per page replaces one per
+        record; the price is a look-up, after a crash, for writes that were never sent.
+        """
+        fresh = [p.entry for p in batch.planned if p.begin]
+        priors = self.store.begin_writes(run.lease, fresh) if fresh else {}
+        for planned in batch.planned:
+            begun = None
+            if planned.begin:
+                begun = _Begun(priors.get(planned.entry.write_key))
+                run.view.sent(planned.key, planned.entry.write_key)
+            batch.futures.append(pool.submit(planned.key, functools.partial(planned.job, begun)))
+        batch.planned.clear()
 
     def _rejected(
         self,
@@ -784,7 +819,6 @@ class SyncRunner:
     def _plan_write(
         self,
         run: _Run,
-        pool: PartitionedExecutor,
         model: type[BaseModel],
         obj: Any,
         ek: EntityKey,
@@ -839,14 +873,21 @@ class SyncRunner:
             )
             return
         wk = WriteKey(entity_key=ek, version=str(version), operation=WriteOperation.UPSERT)
-        batch.futures.append(
-            pool.submit(
-                key,
-                lambda: self._governed(
-                    lambda: self._write_job(run, model, obj, ek, wk, version, refs, source_row)
-                ),
-            )
+        head = run.view.head(key)
+        # Already written or superseded: the job says so without a write-ahead record. A
+        # write key seen twice in one page stores its own (its first attempt may be in doubt).
+        entry = self._entry(wk, ek, "upsert", version, LedgerStatus.PENDING)
+        begin = (head is None or version.is_newer_than(head.version)) and (
+            entry.write_key not in batch.planned_keys
         )
+        batch.planned_keys.add(entry.write_key)
+
+        def job(begun: _Begun | None) -> _JobResult:
+            return self._governed(
+                lambda: self._write_job(run, model, obj, ek, wk, version, refs, source_row, begun)
+            )
+
+        batch.planned.append(_Planned(key, entry, begin, job))
 
     def _commit(
         self,
@@ -1150,6 +1191,7 @@ class SyncRunner:
         version: SourceVersion,
         refs: dict[str, SourceRef],
         source_row: CrosswalkEntry,
+        begun: _Begun | None = None,
     ) -> _JobResult:
         target, key, wkey = self.pipeline.target, ek.canonical, str(wk)
         head = self._head(run, key)
@@ -1158,10 +1200,17 @@ class SyncRunner:
                 return _JobResult(wkey, counts=("already_written",))
             entry = self._entry(wk, ek, "upsert", version, LedgerStatus.SUPERSEDED, head.target_id)
             return _JobResult(ledger=entry, counts=("superseded",))
-        in_doubt = self._in_doubt(run, key)
-        prior = self._begin(run, self._entry(wk, ek, "upsert", version, LedgerStatus.PENDING))
+        # Sent before without a stored outcome: this write's own earlier attempt (its prior
+        # entry was pending) or another version's.
+        in_doubt = self._in_doubt(run, key) - {wkey}
+        if begun is None:
+            prior = self._begin(run, self._entry(wk, ek, "upsert", version, LedgerStatus.PENDING))
+        else:
+            prior = begun.prior
         if prior is not None and prior.status.settled:
             return _JobResult(wkey, counts=("already_written",))
+        if prior is not None:
+            in_doubt.add(wkey)
         if self.validate:
             with lookup_scope(run):  # validate()'s look-ups are cached for the run
                 problems = self._call(run, lambda: target.validate(obj, refs=refs))

@@ -68,6 +68,26 @@ _LEDGER_COLS = (
 )
 
 
+def _unwritten_seen(batch: BatchCommit) -> list[CrosswalkEntry]:
+    """``batch.seen`` without rows identical to the last one its writes just stored."""
+    last = {(r.system, r.entity_key): r for a in batch.acknowledged for r in a.crosswalk}
+    rows: list[CrosswalkEntry] = []
+    for row in batch.seen:
+        key = (row.system, row.entity_key)
+        if last.get(key) != row:
+            rows.append(row)
+            last[key] = row
+    return rows
+
+
+def _group(entries: Sequence[LedgerEntry]) -> dict[str, list[str]]:
+    """Write keys by target connection, each once."""
+    grouped: dict[str, list[str]] = {}
+    for entry in entries:
+        grouped.setdefault(entry.target, []).append(entry.write_key)
+    return {target: list(dict.fromkeys(keys)) for target, keys in grouped.items()}
+
+
 def _entry(row: Sequence[Any]) -> LedgerEntry:
     return LedgerEntry(
         target=row[0],
@@ -397,7 +417,7 @@ class SqlStateStore:
             self._resolve_waiting(tx, batch)
             for letter in batch.dead_letters:
                 self._put_dead_letter(tx, letter, now)
-            tx.xm(CROSSWALK_UPSERT, [crosswalk_values(seen) for seen in batch.seen])
+            tx.xm(CROSSWALK_UPSERT, [crosswalk_values(row) for row in _unwritten_seen(batch)])
             rows = tx.q(
                 "SELECT generation FROM {checkpoints} WHERE pipeline = ? AND stream = ?",
                 (batch.pipeline, batch.stream),
@@ -536,45 +556,50 @@ class SqlStateStore:
         tx.x(LEDGER_INSERT, ledger_values(entry, lease.fence, now))
 
     def begin_write(self, lease: Lease, entry: LedgerEntry) -> LedgerEntry | None:
-        def begin(tx: _Tx) -> LedgerEntry | None:
+        return self.begin_writes(lease, [entry]).get(entry.write_key)
+
+    def begin_writes(self, lease: Lease, entries: Sequence[LedgerEntry]) -> dict[str, LedgerEntry]:
+        def begin(tx: _Tx) -> dict[str, LedgerEntry]:
             self._check_fence(tx, lease)
-            # The common case, a write never tried before, is one statement.
-            first = LedgerEntry(
-                entry.target,
-                entry.write_key,
-                entry.entity_key,
-                entry.operation,
-                entry.version,
-                LedgerStatus.PENDING,
-                entry.target_id,
-                1,
-                entry.detail,
-            )
-            if tx.x(
-                LEDGER_INSERT + " ON CONFLICT (target, write_key) DO NOTHING",
-                ledger_values(first, lease.fence, self._now()),
-            ):
-                return None
-            rows = tx.q(
-                f"SELECT {_LEDGER_COLS} FROM {{ledger}} WHERE target = ? AND write_key = ?",  # noqa: S608
-                (entry.target, entry.write_key),
-            )
-            prior = _entry(rows[0]) if rows else None
-            if prior is not None and prior.status.settled:
-                return prior
-            pending = LedgerEntry(
-                entry.target,
-                entry.write_key,
-                entry.entity_key,
-                entry.operation,
-                entry.version,
-                LedgerStatus.PENDING,
-                prior.target_id if prior else entry.target_id,
-                (prior.attempts if prior else 0) + 1,
-                entry.detail,
-            )
-            self._put_entry(tx, pending, lease, self._now(), exists=prior is not None)
-            return prior
+            now = self._now()
+            priors: dict[str, LedgerEntry] = {}
+            for target, keys in _group(entries).items():
+                for row in select_in(
+                    tx,
+                    f"SELECT {_LEDGER_COLS} FROM {{ledger}} "  # noqa: S608 - fixed column list
+                    "WHERE target = ? AND write_key IN (?*)",
+                    target,
+                    keys,
+                ):
+                    priors[row[1]] = _entry(row)
+            inserts: list[tuple[Any, ...]] = []
+            updates: list[tuple[Any, ...]] = []
+            done: set[str] = set()
+            for entry in entries:
+                if entry.write_key in done:
+                    continue
+                done.add(entry.write_key)
+                prior = priors.get(entry.write_key)
+                if prior is not None and prior.status.settled:
+                    continue  # the write already happened: nothing changes
+                pending = LedgerEntry(
+                    entry.target,
+                    entry.write_key,
+                    entry.entity_key,
+                    entry.operation,
+                    entry.version,
+                    LedgerStatus.PENDING,
+                    prior.target_id if prior else entry.target_id,
+                    (prior.attempts if prior else 0) + 1,
+                    entry.detail,
+                )
+                if prior is None:
+                    inserts.append(ledger_values(pending, lease.fence, now))
+                else:
+                    updates.append(ledger_update_values(pending, lease.fence, now))
+            tx.xm(LEDGER_INSERT, inserts)
+            tx.xm(LEDGER_UPDATE, updates)
+            return priors
 
         return self._run(begin)
 

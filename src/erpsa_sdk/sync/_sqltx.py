@@ -52,10 +52,13 @@ class _Tx:
         cur = self._conn.execute(self._sql(sql), tuple(params))
         return int(cur.rowcount)
 
-    def xm(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
-        """One statement for many parameter rows, in order (one round trip on PostgreSQL)."""
-        if rows:
-            self._conn.cursor().executemany(self._sql(sql), [tuple(r) for r in rows])
+    def xm(self, sql: str, rows: Sequence[Sequence[Any]]) -> int:
+        """One statement for many parameter rows, in order; the total affected row count."""
+        if not rows:
+            return 0
+        cur = self._conn.cursor()
+        cur.executemany(self._sql(sql), [tuple(r) for r in rows])
+        return int(cur.rowcount)
 
 
 def _dump(value: Any) -> str:

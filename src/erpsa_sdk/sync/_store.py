@@ -118,6 +118,13 @@ class StateStore(Protocol):
         """
         ...
 
+    def begin_writes(self, lease: Lease, entries: Sequence[LedgerEntry]) -> dict[str, LedgerEntry]:
+        """Fenced: :meth:`begin_write` for several writes in one transaction.
+
+        Returns the prior entries that existed, by write key (settled ones are unchanged).
+        """
+        ...
+
     def record_write(
         self,
         lease: Lease,
