@@ -8,16 +8,21 @@ objects stand for two workers), driven by the given clock.
 from __future__ import annotations
 
 import threading
+import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from erpsa_sdk.auth import TokenKey, TokenSet
 from erpsa_sdk.auth import TokenStore as AuthTokenStore
 from erpsa_sdk.clock import SimClock
 from erpsa_sdk.errors import LeaseHeld, LeaseLost, StateError
 from erpsa_sdk.sync import (
+    Acknowledgement,
     BatchCommit,
     CrosswalkEntry,
     DeadLetter,
@@ -59,6 +64,34 @@ def entry(
         version=version(minutes),
         status=status,
         target_id=target_id,
+    )
+
+
+_OUTCOMES = [s for s in LedgerStatus if s is not LedgerStatus.PENDING]
+#: (EntityKey number, minutes of the version, outcome, carries a target id, carries a payload)
+_ACK_STEP = st.tuples(
+    st.integers(0, 2),
+    st.sampled_from([1, 2, 3]),
+    st.sampled_from(_OUTCOMES),
+    st.booleans(),
+    st.booleans(),
+)
+
+
+def _ack(target: str, step: tuple[int, int, LedgerStatus, bool, bool]) -> Acknowledgement:
+    key, minutes, status, with_id, with_payload = step
+    return Acknowledgement(
+        entry(
+            f"wk-{key}-{minutes}",
+            status,
+            entity_key=f"ek-{key}",
+            minutes=minutes,
+            target=target,
+            target_id=f"id-{minutes}" if with_id else None,
+        ),
+        (CrosswalkEntry(target, f"ek-{key}", "customer", f"id-{minutes}"),),
+        None,
+        {"m": minutes} if with_payload else None,
     )
 
 
@@ -219,6 +252,183 @@ class StateStoreConformance:
         after = store.ledger_entry(TARGET, "wk-1")
         assert after is not None
         assert (after.status, after.attempts, after.target_id) == (LedgerStatus.CREATED, 2, "9")
+
+    def test_begin_writes_stores_a_page_of_pending_writes_at_once(self, store: StateStore) -> None:
+        lease = store.acquire_lease("p", holder="a", ttl=30)
+        store.begin_write(lease, entry("wk-2", LedgerStatus.PENDING, entity_key="ek-2"))
+        store.record_write(lease, entry("wk-3", LedgerStatus.CREATED, entity_key="ek-3"))
+        page = [
+            entry("wk-1", LedgerStatus.PENDING, entity_key="ek-1"),
+            entry("wk-2", LedgerStatus.PENDING, entity_key="ek-2"),
+            entry("wk-3", LedgerStatus.PENDING, entity_key="ek-3"),
+            entry("wk-1", LedgerStatus.PENDING, entity_key="ek-1"),  # a repeat counts once
+        ]
+        priors = store.begin_writes(lease, page)
+        assert {k: (e.status, e.attempts) for k, e in priors.items()} == {
+            "wk-2": (LedgerStatus.PENDING, 1),
+            "wk-3": (LedgerStatus.CREATED, 0),
+        }
+        stored = {e.write_key: (e.status, e.attempts) for e in store.ledger_entries(TARGET)}
+        assert stored == {
+            "wk-1": (LedgerStatus.PENDING, 1),
+            "wk-2": (LedgerStatus.PENDING, 2),
+            "wk-3": (LedgerStatus.CREATED, 0),  # settled: untouched
+        }
+        assert store.pending_writes(TARGET, ["ek-1", "ek-2", "ek-3", "ek-9"]) == {
+            "ek-1": {"wk-1"},
+            "ek-2": {"wk-2"},
+        }
+        heads = store.ledger_heads(TARGET, ["ek-1", "ek-3"])
+        assert list(heads) == ["ek-3"]
+        assert heads["ek-3"] == store.ledger_head(TARGET, "ek-3")
+
+    def test_begin_writes_is_fenced(self, make_store: MakeStore, clock: SimClock) -> None:
+        a, b = make_store(clock=clock), make_store(clock=clock)
+        old = a.acquire_lease("p", holder="a", ttl=5)
+        clock.advance(6)
+        b.acquire_lease("p", holder="b", ttl=30)
+        with pytest.raises(LeaseLost):
+            a.begin_writes(old, [entry("wk-1", LedgerStatus.PENDING)])
+        assert b.ledger_entries(TARGET) == []
+
+    def test_a_batch_stores_its_acknowledged_writes_with_its_checkpoint(
+        self, store: StateStore
+    ) -> None:
+        lease = store.acquire_lease("p", holder="a", ttl=30)
+        store.begin_writes(
+            lease,
+            [
+                entry("wk-old", LedgerStatus.PENDING, entity_key="ek-1", minutes=1),
+                entry("wk-a", LedgerStatus.PENDING, entity_key="ek-1", minutes=2),
+                entry("wk-b", LedgerStatus.PENDING, entity_key="ek-2", minutes=2),
+            ],
+        )
+        acks = (
+            Acknowledgement(
+                entry("wk-a", LedgerStatus.CREATED, entity_key="ek-1", minutes=2, target_id="7"),
+                (CrosswalkEntry(TARGET, "ek-1", "customer", "7"),),
+                LineageRecord("p", "run-1", "ek-1", "wk-a", "upsert", "created", target_id="7"),
+                {"name": "Initech"},
+            ),
+            Acknowledgement(
+                entry("wk-b", LedgerStatus.UPDATED, entity_key="ek-2", minutes=2, target_id="8")
+            ),
+        )
+        store.commit_batch(
+            lease,
+            BatchCommit(
+                "p", "customer", {"page": 1}, TARGET, write_keys=("wk-a", "wk-b"), acknowledged=acks
+            ),
+        )
+        statuses = {e.write_key: e.status for e in store.ledger_entries(TARGET)}
+        assert statuses == {
+            "wk-old": LedgerStatus.SUPERSEDED,  # settled by the newer acknowledged write
+            "wk-a": LedgerStatus.CREATED,
+            "wk-b": LedgerStatus.UPDATED,
+        }
+        head = store.ledger_head(TARGET, "ek-1")
+        assert head is not None
+        assert (head.write_key, head.target_id, head.payload) == ("wk-a", "7", {"name": "Initech"})
+        found = store.crosswalk_get(TARGET, "ek-1")
+        assert found is not None
+        assert found.record_id == "7"
+        assert [r.write_key for r in store.lineage("ek-1")] == ["wk-a"]
+        checkpoint = store.get_checkpoint("p", "customer")
+        assert checkpoint is not None
+        assert checkpoint.cursor == {"page": 1}
+
+    def test_a_refused_batch_stores_none_of_its_acknowledged_writes(
+        self, store: StateStore
+    ) -> None:
+        lease = store.acquire_lease("p", holder="a", ttl=30)
+        store.begin_writes(
+            lease,
+            [
+                entry("wk-a", LedgerStatus.PENDING, entity_key="ek-1"),
+                entry("wk-c", LedgerStatus.PENDING, entity_key="ek-3"),
+            ],
+        )
+        ack = Acknowledgement(entry("wk-a", LedgerStatus.CREATED, entity_key="ek-1"))
+        with pytest.raises(StateError, match="not acknowledged"):
+            store.commit_batch(
+                lease,
+                BatchCommit(
+                    "p",
+                    "customer",
+                    {"page": 1},
+                    TARGET,
+                    write_keys=("wk-a", "wk-c"),
+                    acknowledged=(ack,),
+                ),
+            )
+        assert {e.status for e in store.ledger_entries(TARGET)} == {LedgerStatus.PENDING}
+        assert store.ledger_head(TARGET, "ek-1") is None
+        assert store.get_checkpoint("p", "customer") is None
+        with pytest.raises(ValueError, match="pending"):
+            store.commit_batch(
+                lease,
+                BatchCommit(
+                    "p",
+                    "customer",
+                    None,
+                    TARGET,
+                    acknowledged=(Acknowledgement(entry("wk-c", LedgerStatus.PENDING)),),
+                ),
+            )
+
+    @settings(
+        max_examples=20,
+        deadline=None,
+        # One method, one backend per subclass; each example writes to targets of its own.
+        suppress_health_check=[
+            HealthCheck.function_scoped_fixture,
+            HealthCheck.too_slow,
+            HealthCheck.differing_executors,
+        ],
+    )
+    @given(steps=st.lists(_ACK_STEP, min_size=1, max_size=12))
+    def test_acknowledgements_in_one_batch_equal_one_record_write_after_another(
+        self, store: StateStore, steps: list[tuple[int, int, LedgerStatus, bool, bool]]
+    ) -> None:
+        lease = store.acquire_lease("p", holder="a", ttl=30)
+        bulk, single = f"bulk-{uuid.uuid4().hex[:8]}:t", f"single-{uuid.uuid4().hex[:8]}:t"
+        for target in (bulk, single):
+            store.begin_writes(
+                lease,
+                [
+                    entry(
+                        f"wk-{n}-{m}",
+                        LedgerStatus.PENDING,
+                        entity_key=f"ek-{n}",
+                        minutes=m,
+                        target=target,
+                    )
+                    for n in range(3)
+                    for m in (1, 3)
+                ],
+            )
+        acks = [(_ack(bulk, step), _ack(single, step)) for step in steps]
+        store.commit_batch(
+            lease, BatchCommit("p", bulk, None, bulk, acknowledged=tuple(a for a, _ in acks))
+        )
+        for _, ack in acks:
+            store.record_write(
+                lease, ack.entry, crosswalk=ack.crosswalk, lineage=ack.lineage, payload=ack.payload
+            )
+
+        def state(target: str) -> Any:
+            entries = sorted(
+                (e.write_key, e.status, e.target_id, e.attempts)
+                for e in store.ledger_entries(target)
+            )
+            heads = {}
+            for n in range(3):
+                h = store.ledger_head(target, f"ek-{n}")
+                heads[n] = None if h is None else (h.write_key, h.target_id, h.removed, h.payload)
+            walk = {n: store.crosswalk_get(target, f"ek-{n}") for n in range(3)}
+            return entries, heads, {n: w.record_id if w else None for n, w in walk.items()}
+
+        assert state(bulk) == state(single)
 
     def test_head_keeps_the_highest_acknowledged_version(self, store: StateStore) -> None:
         lease = store.acquire_lease("p", holder="a", ttl=30)

@@ -277,6 +277,67 @@ def test_retryable_failure_keeps_the_checkpoint_before_the_batch(
     assert all(len(r.history) == 1 for r in target.records.values())
 
 
+def test_a_failed_batch_still_stores_what_the_target_acknowledged(
+    source: FakeSource, store: SQLiteStateStore
+) -> None:
+    seed(source, customers=6)
+    failing = {"on": True}
+    target = FakeTarget()
+    original = target.upsert
+
+    def upsert(obj: Any, **kw: Any) -> Any:
+        if failing["on"] and obj.key == "C4":
+            from erpsa_sdk.errors import ServerError
+
+            raise ServerError("down", status=503)
+        return original(obj, **kw)
+
+    target.upsert = upsert  # type: ignore[method-assign]
+    report = make_runner(source, target, store, types=(Customer,)).run_once()
+    assert report.status is RunStatus.FAILED
+    # C3 and C5 shared the failed page with C4: their outcomes are stored all the same.
+    for key in ("C3", "C5"):
+        head = store.ledger_head("fakeerp:erp1", f"ek1:{NS}:fakepsa:psa1:customer:{key}")
+        assert head is not None, key
+    failing["on"] = False
+    target.calls.clear()
+    again = make_runner(source, target, store, types=(Customer,)).run_once()
+    assert again.status is RunStatus.COMPLETED
+    assert again.counts["already_written"] == 2
+    assert [k.rsplit(":", 1)[1] for op, k in target.calls if op == "upsert"] == ["C4"]
+    assert all(len(r.history) == 1 for r in target.records.values())
+
+
+def test_writes_of_a_batch_whose_commit_failed_are_looked_up_not_doubled(
+    source: FakeSource, target: FakeTarget, store: SQLiteStateStore
+) -> None:
+    seed(source, customers=3)
+    original = store.commit_batch
+    calls = {"n": 0}
+
+    def commit_batch(lease: Any, batch: Any) -> None:
+        calls["n"] += 1
+        if calls["n"] == 1:  # the database goes away as the first page commits
+            from erpsa_sdk.errors import StateError
+
+            raise StateError("database unavailable")
+        original(lease, batch)
+
+    store.commit_batch = commit_batch  # type: ignore[method-assign]
+    first = make_runner(source, target, store, types=(Customer,)).run_once()
+    assert first.status is RunStatus.FAILED
+    assert len(target.records) == 3
+    pending = [e for e in store.ledger_entries("fakeerp:erp1") if e.status.value == "pending"]
+    assert len(pending) == 3  # sent, acknowledged, never stored: in doubt
+    target.calls.clear()
+    again = make_runner(source, target, store, types=(Customer,)).run_once()
+    assert again.status is RunStatus.COMPLETED, again.error
+    assert again.counts["lookups"] == 3
+    assert len(target.records) == 3
+    assert all(len(r.history) == 1 for r in target.records.values())  # nothing sent twice
+    assert {e.status.value for e in store.ledger_entries("fakeerp:erp1")} == {"created"}
+
+
 def test_tombstone_deletion_deletes_unposted_and_a_second_delete_is_quiet(
     source: FakeSource, target: FakeTarget, store: SQLiteStateStore
 ) -> None:
