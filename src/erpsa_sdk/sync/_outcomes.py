@@ -2,14 +2,17 @@
 
 A batch of a hundred acknowledged writes costs a handful of statements, not a hundred
 transactions: rows are read with ``IN`` lists, the rules are applied in Python in the batch's
-order, and rows are written with ``executemany`` (one round trip on PostgreSQL). The result is
-exactly what storing the acknowledgements one by one, in order, would leave.
+order, and each kind of row is written by one statement (on PostgreSQL with one array
+parameter per column, on SQLite with ``executemany``). The result is exactly what storing the
+acknowledgements one by one, in order, would leave (a property test checks it).
 
 Examples:
     >>> from erpsa_sdk.sync import SQLiteStateStore
     >>> SQLiteStateStore(":memory:").schema_version()
     3
 """
+
+# ruff: noqa: S608 - every statement here is assembled from this module's constants only
 
 from __future__ import annotations
 
@@ -24,12 +27,37 @@ from erpsa_sdk.sync._records import (
     LineageRecord,
     SourceVersion,
 )
-from erpsa_sdk.sync._sqltx import _IN_CHUNK, _dump, _load, _Tx
+from erpsa_sdk.sync._sqltx import _IN_CHUNK, Bulk, _dump, _load, _Tx, unnest
 
-__all__ = ["HeadKey", "advance_head", "read_heads", "select_in", "store_outcomes"]
+__all__ = [
+    "HeadKey",
+    "advance_head",
+    "read_heads",
+    "select_in",
+    "store_outcomes",
+    "write_crosswalk",
+]
 
 HeadKey = tuple[str, str]  # (target connection, EntityKey)
 
+_LEDGER_COLS = (
+    "entity_key, operation, version_us, version_etag, status, target_id, attempts, detail, "
+    "fence, updated_at, target, write_key"
+)
+_LEDGER_ARRAYS = unnest(
+    "text",
+    "text",
+    "bigint",
+    "text",
+    "text",
+    "text",
+    "int",
+    "text",
+    "bigint",
+    "text",
+    "text",
+    "text",
+)
 LEDGER_UPDATE = (
     "UPDATE {ledger} SET entity_key = ?, operation = ?, version_us = ?, "
     "version_etag = ?, status = ?, target_id = COALESCE(?, target_id), "
@@ -37,31 +65,64 @@ LEDGER_UPDATE = (
     "fence = ?, updated_at = ? WHERE target = ? AND write_key = ?"
 )
 LEDGER_INSERT = (
-    "INSERT INTO {ledger} (entity_key, operation, version_us, version_etag, status, "
-    "target_id, attempts, detail, fence, updated_at, target, write_key) "
-    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    f"INSERT INTO {{ledger}} ({_LEDGER_COLS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+#: Rows in :func:`ledger_values` order.
+LEDGER_INSERTS = Bulk(
+    LEDGER_INSERT, f"INSERT INTO {{ledger}} ({_LEDGER_COLS}) SELECT * FROM {_LEDGER_ARRAYS}"
+)
+#: Rows in :func:`ledger_values` order, one per write key.
+LEDGER_UPDATES = Bulk(
+    LEDGER_UPDATE,
+    "UPDATE {ledger} AS l SET entity_key = v.entity_key, operation = v.operation, "
+    "version_us = v.version_us, version_etag = v.version_etag, status = v.status, "
+    "target_id = COALESCE(v.target_id, l.target_id), "
+    "attempts = CASE WHEN v.attempts > l.attempts THEN v.attempts ELSE l.attempts END, "
+    "detail = v.detail, fence = v.fence, updated_at = v.updated_at "
+    f"FROM {_LEDGER_ARRAYS} AS v({_LEDGER_COLS}) "
+    "WHERE l.target = v.target AND l.write_key = v.write_key",
+    lambda v: (*v[:7], *v[6:]),  # ``attempts`` appears twice in the CASE
 )
 # The generation is the last enumeration that saw the row: it only moves forward. A write
 # outside the enumeration (a waiting record, the incremental stream beside a scan) must not
 # undo a mark, or closing that enumeration deletes a live record.
-CROSSWALK_UPSERT = (
-    "INSERT INTO {crosswalk} AS c (object_type, record_id, generation, removed, system, "
-    "entity_key) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (system, entity_key) DO UPDATE "
+_CROSSWALK_COLS = "object_type, record_id, generation, removed, system, entity_key"
+_CROSSWALK_CONFLICT = (
+    "ON CONFLICT (system, entity_key) DO UPDATE "
     "SET object_type = excluded.object_type, record_id = excluded.record_id, "
     "generation = CASE WHEN excluded.generation > c.generation "
     "THEN excluded.generation ELSE c.generation END, removed = excluded.removed"
 )
-_HEAD_INSERT = (
-    "INSERT INTO {ledger_heads} (version_us, version_etag, write_key, target_id, removed, "
-    "payload, target, entity_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+CROSSWALK_UPSERT = (
+    f"INSERT INTO {{crosswalk}} AS c ({_CROSSWALK_COLS}) VALUES (?, ?, ?, ?, ?, ?) "
+    + _CROSSWALK_CONFLICT
 )
-_HEAD_UPDATE = (
+_CROSSWALK_UPSERTS = Bulk(
+    CROSSWALK_UPSERT,
+    f"INSERT INTO {{crosswalk}} AS c ({_CROSSWALK_COLS}) SELECT * FROM "
+    f"{unnest('text', 'text', 'bigint', 'int', 'text', 'text')} " + _CROSSWALK_CONFLICT,
+)
+_HEAD_COLS = "version_us, version_etag, write_key, target_id, removed, payload, target, entity_key"
+_HEAD_ARRAYS = unnest("bigint", "text", "text", "text", "int", "text", "text", "text")
+_HEAD_INSERTS = Bulk(
+    f"INSERT INTO {{ledger_heads}} ({_HEAD_COLS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+    f"INSERT INTO {{ledger_heads}} ({_HEAD_COLS}) SELECT * FROM {_HEAD_ARRAYS}",
+)
+_HEAD_UPDATES = Bulk(
     "UPDATE {ledger_heads} SET version_us = ?, version_etag = ?, write_key = ?, "
-    "target_id = ?, removed = ?, payload = ? WHERE target = ? AND entity_key = ?"
+    "target_id = ?, removed = ?, payload = ? WHERE target = ? AND entity_key = ?",
+    "UPDATE {ledger_heads} AS h SET version_us = v.version_us, "
+    "version_etag = v.version_etag, write_key = v.write_key, target_id = v.target_id, "
+    f"removed = v.removed, payload = v.payload FROM {_HEAD_ARRAYS} AS v({_HEAD_COLS}) "
+    "WHERE h.target = v.target AND h.entity_key = v.entity_key",
 )
-_LINEAGE_INSERT = (
-    "INSERT INTO {lineage} (pipeline, run_id, entity_key, write_key, operation, status, "
-    "source_id, target_id, correlation_id, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+_LINEAGE_COLS = (
+    "pipeline, run_id, entity_key, write_key, operation, status, source_id, target_id, "
+    "correlation_id, at"
+)
+_LINEAGE_INSERTS = Bulk(
+    f"INSERT INTO {{lineage}} ({_LINEAGE_COLS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    f"INSERT INTO {{lineage}} ({_LINEAGE_COLS}) SELECT * FROM {unnest(*['text'] * 10)}",
 )
 _SUPERSEDE = (
     "UPDATE {ledger} SET status = 'superseded', updated_at = ? "
@@ -103,6 +164,26 @@ def crosswalk_values(row: CrosswalkEntry) -> tuple[Any, ...]:
         row.system,
         row.entity_key,
     )
+
+
+def write_crosswalk(tx: _Tx, rows: Sequence[CrosswalkEntry]) -> None:
+    """Upsert crosswalk rows as if one after another: a key written twice keeps its last
+    row, with the highest generation of all (the upsert's own rule)."""
+    last: dict[tuple[str, str], CrosswalkEntry] = {}
+    for row in rows:
+        key = (row.system, row.entity_key)
+        before = last.pop(key, None)  # re-inserted: a dict keeps the order of last writes
+        if before is not None and before.generation > row.generation:
+            row = CrosswalkEntry(
+                row.system,
+                row.entity_key,
+                row.object_type,
+                row.record_id,
+                before.generation,
+                row.removed,
+            )
+        last[key] = row
+    tx.bulk(_CROSSWALK_UPSERTS, [crosswalk_values(r) for r in last.values()])
 
 
 def _lineage_values(row: LineageRecord, now: str) -> tuple[Any, ...]:
@@ -176,8 +257,8 @@ def _existing_write_keys(tx: _Tx, entries: Sequence[LedgerEntry]) -> set[HeadKey
 def _put_entries(tx: _Tx, entries: Sequence[LedgerEntry], fence: int, now: str) -> None:
     """Insert or update each entry, in order, as :meth:`SqlStateStore._put_entry` does."""
     # A write's outcome replaces its pending row, so the updates usually find every row.
-    if len({(e.target, e.write_key) for e in entries}) == len(entries) and tx.xm(
-        LEDGER_UPDATE, [ledger_update_values(e, fence, now) for e in entries]
+    if len({(e.target, e.write_key) for e in entries}) == len(entries) and tx.bulk(
+        LEDGER_UPDATES, [ledger_values(e, fence, now) for e in entries]
     ) == len(entries):
         return
     existing = _existing_write_keys(tx, entries)
@@ -190,8 +271,8 @@ def _put_entries(tx: _Tx, entries: Sequence[LedgerEntry], fence: int, now: str) 
         else:
             existing.add(pair)  # a repeat later in the batch updates the row inserted here
             inserts.append(ledger_values(entry, fence, now))
-    tx.xm(LEDGER_INSERT, inserts)  # inserts first: a repeat's update must find its row
-    tx.xm(LEDGER_UPDATE, updates)
+    tx.bulk(LEDGER_INSERTS, inserts)  # inserts first: a repeat's update must find its row
+    tx.xm(LEDGER_UPDATE, updates)  # in order: a write key may repeat
 
 
 def advance_head(head: LedgerHead | None, ack: Acknowledgement) -> LedgerHead | None:
@@ -248,8 +329,8 @@ def _advance_heads(tx: _Tx, acks: Sequence[Acknowledgement]) -> dict[HeadKey, Le
                 new.entity_key,
             )
         )
-    tx.xm(_HEAD_INSERT, rows[False])
-    tx.xm(_HEAD_UPDATE, rows[True])
+    tx.bulk(_HEAD_INSERTS, rows[False])
+    tx.bulk(_HEAD_UPDATES, rows[True])
     return heads
 
 
@@ -297,6 +378,6 @@ def store_outcomes(
     _put_entries(tx, [a.entry for a in acks], fence, now)
     heads = _advance_heads(tx, acks)
     _supersede_pending(tx, acks, now)
-    tx.xm(CROSSWALK_UPSERT, [crosswalk_values(r) for a in acks for r in a.crosswalk])
-    tx.xm(_LINEAGE_INSERT, [_lineage_values(a.lineage, now) for a in acks if a.lineage])
+    write_crosswalk(tx, [r for a in acks for r in a.crosswalk])
+    tx.bulk(_LINEAGE_INSERTS, [_lineage_values(a.lineage, now) for a in acks if a.lineage])
     return heads

@@ -27,6 +27,7 @@ _POSTGRES = _Dialect(
     # for commits in flight and every later commit sees the new fence.
     lock_share=" FOR SHARE",
     lock_update=" FOR UPDATE",
+    arrays=True,
 )
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
 

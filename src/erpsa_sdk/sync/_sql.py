@@ -23,13 +23,16 @@ from erpsa_sdk.sync._migrations import MIGRATIONS, TABLES
 from erpsa_sdk.sync._outcomes import (
     CROSSWALK_UPSERT,
     LEDGER_INSERT,
+    LEDGER_INSERTS,
     LEDGER_UPDATE,
+    LEDGER_UPDATES,
     crosswalk_values,
     ledger_update_values,
     ledger_values,
     read_heads,
     select_in,
     store_outcomes,
+    write_crosswalk,
 )
 from erpsa_sdk.sync._records import (
     Acknowledgement,
@@ -417,7 +420,7 @@ class SqlStateStore:
             self._resolve_waiting(tx, batch)
             for letter in batch.dead_letters:
                 self._put_dead_letter(tx, letter, now)
-            tx.xm(CROSSWALK_UPSERT, [crosswalk_values(row) for row in _unwritten_seen(batch)])
+            write_crosswalk(tx, _unwritten_seen(batch))
             rows = tx.q(
                 "SELECT generation FROM {checkpoints} WHERE pipeline = ? AND stream = ?",
                 (batch.pipeline, batch.stream),
@@ -596,9 +599,9 @@ class SqlStateStore:
                 if prior is None:
                     inserts.append(ledger_values(pending, lease.fence, now))
                 else:
-                    updates.append(ledger_update_values(pending, lease.fence, now))
-            tx.xm(LEDGER_INSERT, inserts)
-            tx.xm(LEDGER_UPDATE, updates)
+                    updates.append(ledger_values(pending, lease.fence, now))
+            tx.bulk(LEDGER_INSERTS, inserts)
+            tx.bulk(LEDGER_UPDATES, updates)  # one per write key
             return priors
 
         return self._run(begin)

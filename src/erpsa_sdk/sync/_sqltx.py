@@ -8,7 +8,7 @@ Examples:
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -25,6 +25,20 @@ class _Dialect:
     begin_write: str
     lock_share: str
     lock_update: str
+    #: Whether many rows go as one statement with one array parameter per column (PostgreSQL:
+    #: one plan and one round trip instead of one execution per row).
+    arrays: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Bulk:
+    """One statement for many rows in two forms: once per row (``many``), or with one array
+    parameter per column of the rows (``arrays``). ``many_params`` reshapes a row for
+    ``many`` where its placeholders differ from the row's columns."""
+
+    many: str
+    arrays: str
+    many_params: Callable[[Sequence[Any]], Sequence[Any]] | None = None
 
 
 class _Tx:
@@ -59,6 +73,23 @@ class _Tx:
         cur = self._conn.cursor()
         cur.executemany(self._sql(sql), [tuple(r) for r in rows])
         return int(cur.rowcount)
+
+    def bulk(self, write: Bulk, rows: Sequence[Sequence[Any]]) -> int:
+        """Write ``rows`` (each in ``write``'s column order) in the dialect's fastest form.
+
+        The arrays form treats the rows as a set: callers pass rows with distinct keys.
+        """
+        if not rows:
+            return 0
+        if self._dialect.arrays:
+            return self.x(write.arrays, [list(column) for column in zip(*rows, strict=True)])
+        shape = write.many_params
+        return self.xm(write.many, rows if shape is None else [shape(r) for r in rows])
+
+
+def unnest(*types: str) -> str:
+    """``unnest(?::t1[], ?::t2[], ...)``: rows from one array parameter per column."""
+    return "unnest(" + ", ".join(f"?::{t}[]" for t in types) + ")"
 
 
 def _dump(value: Any) -> str:
