@@ -126,9 +126,10 @@ class _Walk(Generic[T]):
                 f"pagination loops: cursor {self._cursor_text()} was already read"
             )
         request = self.strategy.request(self.cursor)
-        if httpx2.URL(request.url).is_absolute_url:
+        url = httpx2.URL(request.url)  # parsed once, for the test and the check
+        if url.is_absolute_url:
             # Checked before anything is sent: no credential ever goes to another host.
-            check_origin(request.url, allowed=[self.origin])
+            check_origin(url, allowed=[self.origin])
         return request
 
     def accept(self, response: httpx2.Response) -> tuple[Page[T], Cursor, bool]:
