@@ -43,7 +43,8 @@ class LedgerView:
         self._lock = threading.Lock()
         self._heads: dict[str, LedgerHead | None] = {}
         self._pending: dict[str, set[str]] = {}
-        self._unsaved_heads: dict[str, LedgerHead | None] = {}
+        # Acknowledgements held for the batch commit, in arrival order (per key: write order).
+        self._unsaved: dict[str, list[Acknowledgement]] = {}
         self._unsaved_writes: set[str] = set()
 
     def prefetch(self, entity_keys: Iterable[str]) -> None:
@@ -60,13 +61,16 @@ class LedgerView:
                 self._pending[key] = set(pending.get(key, ()))
 
     def head(self, entity_key: str) -> LedgerHead | None:
-        """The head, counting acknowledgements not committed yet."""
+        """The head, counting acknowledgements not committed yet (as the commit will)."""
         with self._lock:
-            if entity_key in self._unsaved_heads:
-                return self._unsaved_heads[entity_key]
-            if entity_key in self._heads:
-                return self._heads[entity_key]
-        return self._store.ledger_head(self._target, entity_key)
+            known = entity_key in self._heads
+            head = self._heads.get(entity_key)
+            acks = list(self._unsaved.get(entity_key, ()))
+        if not known:
+            head = self._store.ledger_head(self._target, entity_key)
+        for ack in acks:
+            head = advance_head(head, ack)
+        return head
 
     def in_doubt(self, entity_key: str) -> set[str]:
         """Write keys sent before whose outcome is unknown (neither stored nor acknowledged)."""
@@ -88,24 +92,33 @@ class LedgerView:
             if entity_key in self._pending:
                 self._pending[entity_key].add(write_key)
 
-    def acknowledged(self, ack: Acknowledgement, head: LedgerHead | None) -> None:
-        """The target acknowledged ``ack`` (its head was ``head``); stored with the batch."""
-        key = ack.entry.entity_key
+    def acknowledged(self, ack: Acknowledgement) -> None:
+        """The target acknowledged ``ack``; it is stored with the batch (:meth:`unsaved`)."""
         with self._lock:
-            self._unsaved_heads[key] = advance_head(head, ack)
+            self._unsaved.setdefault(ack.entry.entity_key, []).append(ack)
             self._unsaved_writes.add(ack.entry.write_key)
+
+    def take_unsaved(self, entity_key: str) -> list[Acknowledgement]:
+        """Hand over ``entity_key``'s held acknowledgements, to be stored before anything
+        else the run stores for that key (they came first)."""
+        with self._lock:
+            return self._unsaved.pop(entity_key, [])
+
+    def unsaved(self) -> list[Acknowledgement]:
+        """Every held acknowledgement, each key's in the order its writes were acknowledged."""
+        with self._lock:
+            return [ack for acks in self._unsaved.values() for ack in acks]
 
     def forget(self, entity_key: str) -> None:
         """The run stored something for ``entity_key`` itself: ask the store next time."""
         with self._lock:
             self._heads.pop(entity_key, None)
             self._pending.pop(entity_key, None)
-            self._unsaved_heads.pop(entity_key, None)
 
     def clear(self) -> None:
         """The batch is committed (or abandoned): the store is the truth again."""
         with self._lock:
             self._heads.clear()
             self._pending.clear()
-            self._unsaved_heads.clear()
+            self._unsaved.clear()
             self._unsaved_writes.clear()

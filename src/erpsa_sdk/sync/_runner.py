@@ -180,7 +180,6 @@ class _JobResult:
     write_key: str | None = None
     ledger: LedgerEntry | None = None
     counts: tuple[str, ...] = ()
-    ack: Acknowledgement | None = None
 
 
 @dataclass(frozen=True)
@@ -772,7 +771,6 @@ class SyncRunner:
             begun = None
             if planned.begin:
                 begun = _Begun(priors.get(planned.entry.write_key))
-                run.view.sent(planned.key, planned.entry.write_key)
             batch.futures.append(pool.submit(planned.key, functools.partial(planned.job, begun)))
         batch.planned.clear()
 
@@ -914,7 +912,6 @@ class SyncRunner:
         complete: bool,
     ) -> None:
         errors: list[BaseException] = []
-        acks: list[Acknowledgement] = []
         for future in batch.futures:
             try:
                 result = future.result()
@@ -926,8 +923,7 @@ class SyncRunner:
                 batch.write_keys.append(result.write_key)
             if result.ledger is not None:
                 batch.ledger.append(result.ledger)
-            if result.ack is not None:
-                acks.append(result.ack)
+        acks = run.view.unsaved()
         try:
             if errors:
                 self._save_acknowledged(run, acks)
@@ -966,18 +962,21 @@ class SyncRunner:
         """A failed batch keeps no checkpoint, but what the target acknowledged is stored, so
         the next run skips those writes instead of looking each one up."""
         try:
-            for ack in acks:
-                self.store.record_write(
-                    run.lease,
-                    ack.entry,
-                    crosswalk=ack.crosswalk,
-                    lineage=ack.lineage,
-                    payload=ack.payload,
-                )
-        except LeaseLost:
-            return  # not ours to store any more: the writes stay in doubt, looked up later
-        except ErpsaError as exc:
+            self._store_now(run, acks)
+        except LeaseLost as exc:
+            run.lost = run.lost or exc  # not ours to store any more: left in doubt
+        except Exception as exc:  # the batch's own error is the one to report
             logger.warning("acknowledged writes not stored (left in doubt): %s", exc)
+
+    def _store_now(self, run: _Run, acks: Sequence[Acknowledgement]) -> None:
+        for ack in acks:
+            self.store.record_write(
+                run.lease,
+                ack.entry,
+                crosswalk=ack.crosswalk,
+                lineage=ack.lineage,
+                payload=ack.payload,
+            )
 
     def _commit_batch(
         self,
@@ -1207,6 +1206,7 @@ class SyncRunner:
             prior = self._begin(run, self._entry(wk, ek, "upsert", version, LedgerStatus.PENDING))
         else:
             prior = begun.prior
+            run.view.sent(key, wkey)  # in doubt for this key's later writes, from now on
         if prior is not None and prior.status.settled:
             return _JobResult(wkey, counts=("already_written",))
         if prior is not None:
@@ -1378,8 +1378,11 @@ class SyncRunner:
             _json(obj) if obj is not None and self.pipeline.keeps_payload(model) else None,
         )
         if defer:
-            run.view.acknowledged(ack, head)
+            run.view.acknowledged(ack)
         else:
+            # This key's held acknowledgements came first: stored first, or the commit would
+            # store them after this outcome (a reversal's crosswalk row would read "live").
+            self._store_now(run, run.view.take_unsaved(ek.canonical))
             self.store.record_write(
                 run.lease,
                 ack.entry,
@@ -1398,7 +1401,7 @@ class SyncRunner:
                 "target_id": target_id,
             },
         )
-        return _JobResult(str(wk), counts=(status.value,), ack=ack if defer else None)
+        return _JobResult(str(wk), counts=(status.value,))
 
     def _park(
         self,
@@ -1411,6 +1414,7 @@ class SyncRunner:
         obj: Any,
         error: str,
     ) -> _JobResult:
+        self._store_now(run, run.view.take_unsaved(ek.canonical))  # they came first
         owner = self.policy.owner_for(reason)  # the configured rules decide, never the call site
         self.store.record_write(
             run.lease,

@@ -36,16 +36,19 @@ def test_prefetched_state_answers_without_the_store_and_unsaved_acks_count() -> 
     # The store changes behind the view's back only through the run, which tells the view.
     view.sent("ek-1", "wk-3")
     assert view.in_doubt("ek-1") == {"wk-2", "wk-3"}
-    view.acknowledged(Acknowledgement(_entry("wk-3", LedgerStatus.UPDATED, 3)), head)
+    view.acknowledged(Acknowledgement(_entry("wk-3", LedgerStatus.UPDATED, 3)))
     after = view.head("ek-1")
     assert after is not None
     assert (after.write_key, after.target_id) == ("wk-3", "7")  # the id carries over
     assert view.in_doubt("ek-1") == {"wk-2"}
-    # Forgotten: the store is asked again (it does not hold wk-3's outcome yet).
+    # Forgotten: the store is asked again, and the held acknowledgement still counts.
     view.forget("ek-1")
-    stored = view.head("ek-1")
-    assert stored is not None
-    assert stored.write_key == "wk-1"
-    assert view.in_doubt("ek-1") == {"wk-2"}  # wk-3 stays acknowledged until the commit
+    again = view.head("ek-1")
+    assert again is not None
+    assert again.write_key == "wk-3"
+    assert view.in_doubt("ek-1") == {"wk-2"}
+    assert [a.entry.write_key for a in view.unsaved()] == ["wk-3"]
+    assert [a.entry.write_key for a in view.take_unsaved("ek-1")] == ["wk-3"]
+    assert view.unsaved() == []
     view.clear()
     assert view.in_doubt("ek-1") == {"wk-2"}
