@@ -241,10 +241,15 @@ class SqlStateStore:
 
     def _read(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         """One SELECT outside an explicit transaction (it is its own): two round trips fewer."""
+        return self._reads(lambda tx: tx.q(sql, params))
+
+    def _reads(self, fn: Callable[[_Tx], T]) -> T:
+        """SELECTs outside an explicit transaction, each its own (for reads that need no
+        snapshot shared between them: only the lease holder writes what they read)."""
         for attempt in (1, 2):
             conn = self._checkout()
             try:
-                rows = _Tx(conn, self._dialect, self._names).q(sql, params)
+                result = fn(_Tx(conn, self._dialect, self._names))
             except Exception as exc:
                 lost = self._is_disconnect(exc, conn)
                 self._checkin(conn, broken=lost)
@@ -255,7 +260,7 @@ class SqlStateStore:
                 self._checkin(conn, broken=True)
                 raise
             self._checkin(conn)
-            return rows
+            return result
         raise AssertionError("unreachable")  # pragma: no cover
 
     def _now(self) -> str:
@@ -406,7 +411,10 @@ class SqlStateStore:
             self._check_fence(tx, lease)
             now = self._now()
             store_outcomes(tx, batch.acknowledged, fence=lease.fence, now=now)
-            self._require_settled(tx, batch.target, batch.write_keys)
+            target = batch.target
+            # The outcomes just stored are settled by construction; the rest are checked.
+            stored = {a.entry.write_key for a in batch.acknowledged if a.entry.target == target}
+            self._require_settled(tx, target, [k for k in batch.write_keys if k not in stored])
             for entry in batch.ledger:
                 rows = tx.q(
                     "SELECT status FROM {ledger} WHERE target = ? AND write_key = ?",
@@ -518,19 +526,18 @@ class SqlStateStore:
 
     def ledger_heads(self, target: str, entity_keys: Sequence[str]) -> dict[str, LedgerHead]:
         pairs = [(target, key) for key in entity_keys]
-        heads = self._run(lambda tx: read_heads(tx, pairs), write=False)
+        heads = self._reads(lambda tx: read_heads(tx, pairs))
         return {key: head for (_, key), head in heads.items()}
 
     def pending_writes(self, target: str, entity_keys: Sequence[str]) -> dict[str, set[str]]:
-        rows = self._run(
+        rows = self._reads(
             lambda tx: select_in(
                 tx,
                 "SELECT entity_key, write_key FROM {ledger} WHERE target = ? "
                 "AND status = 'pending' AND entity_key IN (?*)",
                 target,
                 list(dict.fromkeys(entity_keys)),
-            ),
-            write=False,
+            )
         )
         pending: dict[str, set[str]] = {}
         for entity_key, write_key in rows:
