@@ -1,12 +1,13 @@
 """The sync runner: read a batch, resolve references, write in parallel, ledger, checkpoint.
 
 One :meth:`SyncRunner.run_once` takes the pipeline's lease, walks its types in dependency
-order and, per source page: resolves references through the crosswalk, writes on a thread pool
-partitioned by EntityKey (one key never races itself), records every acknowledged write in the
-ledger, then commits the page's checkpoint in one fenced transaction that the store refuses
-while any write of the page is unacknowledged. A crash anywhere means re-reading, never losing:
-the ledger heads skip what was already written, and a write left in doubt is looked up by its
-EntityKey before it is sent again.
+order and, per source page: resolves references through the crosswalk, stores the page's
+writes as ``pending`` (one write-ahead transaction), writes on a thread pool partitioned by
+EntityKey (one key never races itself), then commits the acknowledged outcomes together with
+the page's checkpoint in one fenced transaction that the store refuses while any write of the
+page is unacknowledged. A crash anywhere means re-reading, never losing: the ledger heads skip
+what was already written, and a write left in doubt is looked up by its EntityKey before it is
+sent again.
 
 Examples:
     >>> from erpsa_sdk.sync import RunStatus

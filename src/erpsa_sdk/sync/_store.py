@@ -82,7 +82,10 @@ class StateStore(Protocol):
         ...
 
     def commit_batch(self, lease: Lease, batch: BatchCommit) -> None:
-        """Fenced: store the batch's non-write outcomes and advance its checkpoint atomically.
+        """Fenced: store the batch's outcomes and advance its checkpoint atomically.
+
+        ``batch.acknowledged`` is stored first, exactly as one :meth:`record_write` per
+        acknowledgement in order would store it; then the other outcomes and the cursor.
 
         Refused with :class:`~erpsa_sdk.errors.StateError` when one of ``batch.write_keys``
         is not settled in the target's ledger, or when the cursor exceeds the size limit.
