@@ -7,9 +7,22 @@ parameter per column, on SQLite with ``executemany``). The result is exactly wha
 acknowledgements one by one, in order, would leave (a property test checks it).
 
 Examples:
-    >>> from erpsa_sdk.sync import SQLiteStateStore
-    >>> SQLiteStateStore(":memory:").schema_version()
-    3
+    A page's write stored ``pending``, then its outcome committed with the checkpoint:
+
+    >>> from datetime import UTC, datetime
+    >>> from erpsa_sdk.sync import (Acknowledgement, BatchCommit, LedgerEntry, LedgerStatus,
+    ...                             SourceVersion, SQLiteStateStore)
+    >>> store = SQLiteStateStore(":memory:")
+    >>> lease = store.acquire_lease("p", holder="me", ttl=30)
+    >>> v = SourceVersion(datetime(2026, 11, 1, tzinfo=UTC))
+    >>> sent = LedgerEntry("erp:e1", "wk-1", "ek-1", "upsert", v, LedgerStatus.PENDING)
+    >>> store.begin_writes(lease, [sent])
+    {}
+    >>> done = LedgerEntry("erp:e1", "wk-1", "ek-1", "upsert", v, LedgerStatus.CREATED, "42")
+    >>> store.commit_batch(lease, BatchCommit("p", "customer", {"page": 2}, "erp:e1",
+    ...                    write_keys=("wk-1",), acknowledged=(Acknowledgement(done),)))
+    >>> store.ledger_head("erp:e1", "ek-1").target_id
+    '42'
 """
 
 # ruff: noqa: S608 - every statement here is assembled from this module's constants only

@@ -1383,14 +1383,7 @@ class SyncRunner:
         else:
             # This key's held acknowledgements came first: stored first, or the commit would
             # store them after this outcome (a reversal's crosswalk row would read "live").
-            self._store_now(run, run.view.take_unsaved(ek.canonical))
-            self.store.record_write(
-                run.lease,
-                ack.entry,
-                crosswalk=ack.crosswalk,
-                lineage=ack.lineage,
-                payload=ack.payload,
-            )
+            self._store_now(run, [*run.view.take_unsaved(ek.canonical), ack])
             run.view.forget(ek.canonical)
         logger.info(
             "write acknowledged",
