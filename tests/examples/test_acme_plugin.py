@@ -11,7 +11,12 @@ from acme_psa_erp import AcmeErpConnector, AcmePsaConnector
 from acme_psa_erp.simulators import AcmeErpSimulator, AcmePsaSimulator
 
 from erpsa_sdk.connector import WriteOutcome
-from erpsa_sdk.errors import IndeterminateWrite, PostedRecordError, ValidationFailed
+from erpsa_sdk.errors import (
+    IndeterminateWrite,
+    PostedRecordError,
+    ResponseFormatError,
+    ValidationFailed,
+)
 from erpsa_sdk.models import (
     Customer,
     Expense,
@@ -227,3 +232,22 @@ def test_pytest_plugin_fixtures_reach_installed_plugins_by_name(
     erp = erpsa_connect("acmeerp", sim, {"api_token": sim.api_token})
     assert sim.faults.rates
     assert erp.health().ok
+
+
+def test_a_write_answer_without_a_record_id_is_a_typed_error(erp_sim: AcmeErpSimulator) -> None:
+    import httpx2
+    from acme_psa_erp import ACMEERP, settings_for
+
+    def answer(request: httpx2.Request) -> httpx2.Response:
+        if request.method == "PUT":
+            return httpx2.Response(200, json={"name": "Initech"})  # no id
+        return erp_sim(request)
+
+    erp = ACMEERP.create(
+        settings_for(erp_sim), transport=httpx2.MockTransport(answer), clock=erp_sim.clock
+    )
+    customer = Customer(key="9", name="Initech", currency="USD", source_refs=_src(9))
+    ek, wk = _key(customer)
+    with pytest.raises(ResponseFormatError, match="without a record id"):
+        erp.upsert(customer, entity_key=ek, write_key=wk, refs={})
+    erp.close()

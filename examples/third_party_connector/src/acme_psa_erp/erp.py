@@ -66,6 +66,7 @@ from erpsa_sdk.errors import (
     ErpsaError,
     NotFoundError,
     PostedRecordError,
+    ResponseFormatError,
     ValidationFailed,
 )
 from erpsa_sdk.http import KeysetSeek, KeysetWindow, Pager, WriteSafety, parse_json
@@ -236,10 +237,14 @@ class AcmeErpConnector(Connector):
     # -- helpers ---------------------------------------------------------------------------
 
     def _ref(self, row: Mapping[str, Any]) -> SourceRef:
+        rid = row.get("id") if isinstance(row, Mapping) else None
+        if rid is None or rid == "":
+            # After a write this leaves it in doubt: the runner looks the record up.
+            raise ResponseFormatError(f"acmeerp answered without a record id: {str(row)[:200]}")
         return SourceRef(
             system=SYSTEM,
             tenant=self.tenant,
-            id=str(row["id"]),
+            id=str(rid),
             version=str(row.get("modified_at") or "") or None,
         )
 
