@@ -65,7 +65,10 @@ def parse_timestamp(value: Any) -> datetime:
         raise ResponseFormatError(f"updated_at is not ISO 8601: {value!r}") from exc
     if parsed.tzinfo is None:
         raise ResponseFormatError(f"updated_at has no UTC offset: {value!r}")
-    return parsed.astimezone(UTC).replace(microsecond=0)
+    if parsed.tzinfo is not UTC:  # "+00:00" parses to UTC itself: nothing to convert
+        parsed = parsed.astimezone(UTC)
+    # replace() is slow (keyword arguments): only when there is a fraction to drop.
+    return parsed.replace(microsecond=0) if parsed.microsecond else parsed
 
 
 def _fmt(ts: datetime) -> str:

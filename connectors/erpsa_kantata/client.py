@@ -29,7 +29,14 @@ from pydantic import SecretStr
 
 from erpsa_kantata import _core
 from erpsa_kantata._seek import SeekPlan, parse_timestamp
-from erpsa_kantata.resources import Envelope, ResourceSpec, parse_envelope, parse_error, spec_for
+from erpsa_kantata.resources import (
+    Envelope,
+    ResourceSpec,
+    decoded_json,
+    parse_envelope,
+    parse_error,
+    spec_for,
+)
 from erpsa_sdk.auth import bearer
 from erpsa_sdk.clock import Clock
 from erpsa_sdk.connector import Deletion
@@ -42,7 +49,6 @@ from erpsa_sdk.http import (
     RetryPolicy,
     WriteSafety,
 )
-from erpsa_sdk.http.classify import parse_json
 from erpsa_sdk.models import CanonicalModel, EntityKey, Rejected
 
 __all__ = ["BASE_URL", "AsyncKantata", "AsyncKantataPager", "Kantata", "KantataPager"]
@@ -396,7 +402,7 @@ class Kantata:
     # ------------------------------------------------------------------ reads
 
     def _json(self, path: str, params: Mapping[str, str]) -> Any:
-        return parse_json(self.http.request("GET", path, params=params))
+        return decoded_json(self.http.request("GET", path, params=params))
 
     def get(self, collection: str, record_id: str, *, include: Sequence[str] = ()) -> Record:
         """One record by id (404 raises ``NotFoundError``).
@@ -618,7 +624,7 @@ class Kantata:
             safety=WriteSafety.LOOKUP_THEN_CREATE,
             lookup=lookup,
         )
-        return _only(parse_envelope(parse_json(response)))
+        return _only(parse_envelope(decoded_json(response)))
 
     def update(
         self, collection: str, record_id: str, attrs: Mapping[str, Any], *, singular: str
@@ -641,7 +647,7 @@ class Kantata:
             json={singular: dict(attrs)},
             safety=WriteSafety.NATURAL_UPSERT,
         )
-        return _only(parse_envelope(parse_json(response)))
+        return _only(parse_envelope(decoded_json(response)))
 
     def delete(self, collection: str, record_id: str) -> bool:
         """Delete a record by id; ``False`` when it was already gone (404).
@@ -729,7 +735,7 @@ class AsyncKantata:
         return self._shared.tenant
 
     async def _json(self, path: str, params: Mapping[str, str]) -> Any:
-        return parse_json(await self.http.request("GET", path, params=params))
+        return decoded_json(await self.http.request("GET", path, params=params))
 
     async def get(self, collection: str, record_id: str, *, include: Sequence[str] = ()) -> Record:
         """One record by id (404 raises ``NotFoundError``)."""
@@ -827,7 +833,7 @@ class AsyncKantata:
             safety=WriteSafety.LOOKUP_THEN_CREATE,
             lookup=lookup,
         )
-        return _only(parse_envelope(parse_json(response)))
+        return _only(parse_envelope(decoded_json(response)))
 
     async def update(
         self, collection: str, record_id: str, attrs: Mapping[str, Any], *, singular: str
@@ -839,7 +845,7 @@ class AsyncKantata:
             json={singular: dict(attrs)},
             safety=WriteSafety.NATURAL_UPSERT,
         )
-        return _only(parse_envelope(parse_json(response)))
+        return _only(parse_envelope(decoded_json(response)))
 
     async def delete(self, collection: str, record_id: str) -> bool:
         """Delete a record by id; ``False`` when already gone."""

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import httpx2
+import pydantic_core
 
 from erpsa_kantata import mapping
 from erpsa_sdk.errors import (
@@ -36,6 +37,7 @@ from erpsa_sdk.errors import (
     ServerError,
     ValidationFailed,
 )
+from erpsa_sdk.http.classify import parse_json
 from erpsa_sdk.models import (
     Assignment,
     CanonicalModel,
@@ -54,6 +56,7 @@ __all__ = [
     "RESOURCES",
     "Envelope",
     "ResourceSpec",
+    "decoded_json",
     "parse_envelope",
     "parse_error",
 ]
@@ -140,12 +143,26 @@ def parse_envelope(body: Any) -> Envelope:
     if not isinstance(results, list):
         raise ResponseFormatError("response has no results list")
     pairs: list[tuple[str, str]] = []
+    last_key: Any = None
+    bucket: Any = None
     for item in results:
-        if not isinstance(item, Mapping) or "key" not in item or "id" not in item:
+        # type() first: decoded JSON objects are dicts, and the Mapping ABC check is slow.
+        if (
+            not (type(item) is dict or isinstance(item, Mapping))
+            or "key" not in item
+            or "id" not in item
+        ):
             raise ResponseFormatError(f"malformed results entry: {item!r}")
-        key, rid = str(item["key"]), str(item["id"])
-        bucket = body.get(key)
-        if not isinstance(bucket, Mapping) or rid not in bucket:
+        key, rid = item["key"], item["id"]
+        if type(key) is not str:
+            key = str(key)
+        if type(rid) is not str:
+            rid = str(rid)
+        if key != last_key:  # results name one collection in runs: look its map up once
+            last_key, bucket = key, body.get(key)
+            if not (type(bucket) is dict or isinstance(bucket, Mapping)):
+                bucket = None
+        if bucket is None or rid not in bucket:
             raise ResponseFormatError(f"results names {key}/{rid}, absent from the {key} map")
         pairs.append((key, rid))
     maps = {k: v for k, v in body.items() if isinstance(v, Mapping) and k != "meta"}
@@ -189,24 +206,19 @@ def parse_error(response: httpx2.Response) -> ApiError | ResponseFormatError | N
         >>> parse_error(httpx2.Response(200, json={"count": 0, "results": []}, request=req))
     """
     status = response.status_code
+    body: Any = None
     if status < 400 and status != 200:
         return None
     if status == 200:
-        content = response.content
-        # Read pages are decoded once, by the reader: a 200 body can only hold an "errors" key
-        # if that name appears literally (or behind a \u escape, which falls through to decoding).
-        if b'"errors"' not in content and b"\\u" not in content:
-            return None
-    body: Any = None
+        body = _decode_200(response)
+        if isinstance(body, Mapping) and "errors" in body and "results" not in body:
+            return ResponseFormatError(f"a 200 response carried errors: {_messages(body)}")
+        return None
     if response.content:
         try:
             body = response.json()
         except (ValueError, RecursionError):
             body = None
-    if status == 200:
-        if isinstance(body, Mapping) and "errors" in body and "results" not in body:
-            return ResponseFormatError(f"a 200 response carried errors: {_messages(body)}")
-        return None
     details: list[dict[str, Any]] = []
     kind: str | None = None
     message = f"HTTP {status}"
@@ -231,6 +243,55 @@ def parse_error(response: httpx2.Response) -> ApiError | ResponseFormatError | N
     if status >= 500:
         return ServerError(message, retryable=status != 501, **common)
     return ApiError(message, **common)
+
+
+_DECODED = "erpsa_kantata.decoded"
+_MISSING = object()
+
+
+def _decode_200(response: httpx2.Response) -> Any:
+    """Decode a 200 body for the ``errors`` check, and keep it for :func:`decoded_json`.
+
+    A page is decoded once: here, where the error check needs it, and the reader takes the
+    result. Kept only when :func:`~erpsa_sdk.http.classify.parse_json` would have returned the
+    same value (decoded by the same decoder, not an HTML answer); anything else is decoded
+    leniently for the verdict and left to ``parse_json`` to reject.
+    """
+    content = response.content
+    if not content:
+        return None
+    try:
+        body = pydantic_core.from_json(content)
+    except (ValueError, RecursionError):
+        try:
+            return response.json()
+        except (ValueError, RecursionError):
+            return None
+    if "html" not in response.headers.get("content-type", "").lower():
+        response.extensions[_DECODED] = body
+    return body
+
+
+def decoded_json(response: httpx2.Response) -> Any:
+    """The decoded JSON body of an answer :func:`parse_error` passed (decoded there, once).
+
+    Falls back to :func:`~erpsa_sdk.http.classify.parse_json` (and its errors) for a response
+    that did not go through :func:`parse_error` or whose body it did not keep.
+
+    Examples:
+        >>> import httpx2
+        >>> req = httpx2.Request("GET", "https://api.mavenlink.com/api/v1/workspaces")
+        >>> resp = httpx2.Response(200, json={"count": 0, "results": []}, request=req)
+        >>> parse_error(resp) is None, decoded_json(resp)
+        (True, {'count': 0, 'results': []})
+        >>> decoded_json(httpx2.Response(200, text="<html>login</html>", request=req))
+        ... # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        erpsa_sdk.errors.ResponseFormatError: expected JSON from GET https://api.mavenlink.com/...
+    """
+    body = response.extensions.pop(_DECODED, _MISSING)
+    return parse_json(response) if body is _MISSING else body
 
 
 FieldsOf = Callable[[Record, str, Envelope], tuple[type[CanonicalModel], dict[str, Any]]]

@@ -12,6 +12,7 @@ import logging
 import random
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from types import TracebackType
 from typing import Any, Self, TypeVar
 
@@ -85,7 +86,12 @@ class _Call:
     request: httpx2.Request
     safety: WriteSafety | None
     lookup: Callable[[], Any] | None
-    what: str
+    url: httpx2.URL
+
+    @cached_property
+    def what(self) -> str:
+        """``METHOD <redacted URL>`` for logs and errors: redacted only when one needs it."""
+        return f"{self.request.method} {redact_url(self.url)}"
 
 
 class _Config:
@@ -124,6 +130,8 @@ class _Config:
         self.correlation_header = correlation_header
         self.request_id_headers = tuple(request_id_headers)
         self.origins = [origin_of(base_url), *(origin_of(o) for o in allowed_origins)]
+        # The set check_origin compares against, built once (it is the same every request).
+        self._allowed = frozenset(origin_of(o) for o in self.origins)
         # Jitter only spreads retries; it needs no cryptographic randomness.
         self.rng = rng if rng is not None else random.Random()  # noqa: S311
         self.wait = wait
@@ -170,13 +178,16 @@ class _Config:
             headers={**(headers or {}), **extra},
             timeout=timeout if timeout is not None else httpx2.USE_CLIENT_DEFAULT,
         )
-        # No request (and so no credential) ever leaves the configured origin(s).
-        check_origin(request.url, allowed=self.origins)
-        what = f"{method} {redact_url(request.url)}"
-        return _Call(request=request, safety=safety, lookup=lookup, what=what)
+        # No request (and so no credential) ever leaves the configured origin(s); a URL off
+        # them goes through check_origin itself, which raises.
+        if origin_of(request.url) not in self._allowed:
+            check_origin(request.url, allowed=self.origins)
+        return _Call(request=request, safety=safety, lookup=lookup, url=request.url)
 
     def controller(self, call: _Call) -> RetryController:
-        return RetryController(policy=self.retry, what=call.what, safety=call.safety, rng=self.rng)
+        return RetryController(
+            policy=self.retry, describe=lambda: call.what, safety=call.safety, rng=self.rng
+        )
 
     def verdict_on(
         self, response: httpx2.Response

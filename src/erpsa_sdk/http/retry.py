@@ -25,6 +25,7 @@ from __future__ import annotations
 import logging
 import math
 import random
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from email.utils import parsedate_to_datetime
@@ -340,6 +341,15 @@ class RetryController:
     rng: random.Random = field(default_factory=random.Random)
     waited: float = 0.0
     last: Verdict | None = None
+    describe: Callable[[], str] | None = None
+    """Builds the request's description when a failure first needs it (instead of ``what``):
+    a request that succeeds at once never pays for it."""
+
+    def _what(self) -> str:
+        if self.describe is not None:
+            self.what = self.describe()
+            self.describe = None
+        return self.what
 
     def tenacity_kwargs(self) -> dict[str, Any]:
         """Keyword arguments for ``tenacity.Retrying`` / ``AsyncRetrying`` (all but ``sleep``)."""
@@ -362,7 +372,7 @@ class RetryController:
             waited=self.waited,
             safety=self.safety,
             rand=self.rng.random(),
-            what=self.what,
+            what=self._what(),
         )
         _LOG.debug(
             "%s attempt %d: %s -> %s",

@@ -10,7 +10,13 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from erpsa_kantata.resources import RESOURCES, parse_envelope, parse_error, spec_for
+from erpsa_kantata.resources import (
+    RESOURCES,
+    decoded_json,
+    parse_envelope,
+    parse_error,
+    spec_for,
+)
 from erpsa_kantata.simulator import parse_rails_form
 from erpsa_sdk.errors import (
     AuthError,
@@ -21,6 +27,7 @@ from erpsa_sdk.errors import (
     ServerError,
     ValidationFailed,
 )
+from erpsa_sdk.http.classify import parse_json
 
 REQ = httpx2.Request("GET", "https://api.mavenlink.com/api/v1/time_entries")
 ids = st.lists(st.integers(min_value=1, max_value=10**9).map(str), unique=True, max_size=30)
@@ -105,7 +112,7 @@ def test_a_200_with_an_escaped_errors_key_is_still_an_error() -> None:
     ascii_only=st.booleans(),
 )
 def test_a_200_verdict_matches_decoding_the_body(body: dict[str, Any], ascii_only: bool) -> None:
-    # The read path skips decoding pages that cannot hold an "errors" key; the verdict is the
+    # The error parser decodes every 200 body (the reader reuses it); the verdict is the
     # one a full decode gives, whatever the encoding of the key.
     content = json.dumps(body, ensure_ascii=ascii_only).encode()
     if not ascii_only:
@@ -113,6 +120,37 @@ def test_a_200_verdict_matches_decoding_the_body(body: dict[str, Any], ascii_onl
     resp = httpx2.Response(200, content=content, request=REQ)
     expected = "errors" in body and "results" not in body
     assert isinstance(parse_error(resp), ResponseFormatError) is expected
+
+
+def _outcome(read: Any, resp: httpx2.Response) -> Any:
+    try:
+        return ("ok", repr(read(resp)))  # repr: NaN equals itself
+    except ResponseFormatError as exc:
+        return ("error", str(exc))
+
+
+@given(
+    content=st.one_of(
+        st.builds(
+            lambda d: json.dumps(d).encode(),
+            st.dictionaries(st.text(max_size=5), st.integers(), max_size=3),
+        ),
+        st.binary(max_size=30),
+        st.sampled_from([b"", b"<html>login</html>", b"\xef\xbb\xbf{}", b'{"a": NaN}']),
+    ),
+    ctype=st.sampled_from(["application/json", "text/html", ""]),
+)
+def test_a_passed_200_reads_as_parse_json_would(content: bytes, ctype: str) -> None:
+    # The reader takes the body the error parser decoded: same value, same errors, as decoding
+    # the response again; a response that never went through parse_error decodes itself.
+    def response() -> httpx2.Response:
+        headers = {"content-type": ctype} if ctype else {}
+        return httpx2.Response(200, content=content, headers=headers, request=REQ)
+
+    checked = response()
+    if parse_error(checked) is None:
+        assert _outcome(decoded_json, checked) == _outcome(parse_json, response())
+    assert _outcome(decoded_json, response()) == _outcome(parse_json, response())
 
 
 @given(

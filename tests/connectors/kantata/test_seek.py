@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import random
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import httpx2
@@ -13,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from erpsa_kantata import KantataSimulator
-from erpsa_kantata._seek import SeekPlan
+from erpsa_kantata._seek import SeekPlan, parse_timestamp
 from erpsa_sdk.models import TimeEntry
 from tests.connectors.kantata._helpers import client, make_sim
 
@@ -269,3 +270,22 @@ def test_server_timeouts_split_the_updated_at_range() -> None:
         sim.update("time_entries", rid, notes="after the read")
     again = [e.key for e in kantata.read(TimeEntry, since=pager.cursor)]
     assert sorted(again, key=int) == changed
+
+
+@given(
+    at=st.datetimes(min_value=datetime(1971, 1, 1), max_value=datetime(2999, 1, 1)),
+    offset_minutes=st.sampled_from([0, 0, -480, 330, 60, 840]),
+    zulu=st.booleans(),
+    timespec=st.sampled_from(["seconds", "milliseconds", "microseconds"]),
+)
+def test_a_timestamp_is_its_utc_second_whatever_its_offset_or_fraction(
+    at: datetime, offset_minutes: int, zulu: bool, timespec: str
+) -> None:
+    zone = timezone(timedelta(minutes=offset_minutes))
+    text = at.replace(tzinfo=zone).isoformat(timespec=timespec)
+    if zulu and offset_minutes == 0:
+        text = text.replace("+00:00", "Z")
+    parsed = parse_timestamp(text)
+    assert parsed == at.replace(tzinfo=zone).astimezone(UTC).replace(microsecond=0)
+    assert parsed.tzinfo is UTC
+    assert parsed.microsecond == 0

@@ -374,6 +374,27 @@ def test_correlation_id_reaches_log_records(caplog: pytest.LogCaptureFixture) ->
     assert all(getattr(r, "correlation_id", None) == "run-7" for r in records)
 
 
+def test_retry_logs_and_indeterminate_writes_name_the_request_redacted(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # The request's description is built only when a failure needs it; it is still the
+    # method and the redacted URL (a secret query value never shows).
+    caplog.set_level(logging.DEBUG, logger="erpsa_sdk.http")
+    statuses = iter([503, 200])
+    client_for(lambda r: httpx2.Response(next(statuses))).get("/x", params={"token": "s3cr3t"})
+    lines = [r.getMessage() for r in caplog.records if r.name == "erpsa_sdk.http"]
+    assert any(line.startswith(f"GET {BASE}/x?token=***") for line in lines), lines
+    assert not any("s3cr3t" in line for line in lines)
+
+    def lost(request: httpx2.Request) -> httpx2.Response:
+        raise httpx2.ReadTimeout("timed out", request=request)
+
+    with pytest.raises(IndeterminateWrite) as info:
+        client_for(lost).request("POST", "/invoices", params={"token": "s3cr3t"}, json={})
+    assert str(info.value).startswith(f"POST {BASE}/invoices?token=***:")
+    assert "s3cr3t" not in str(info.value)
+
+
 # --- async -------------------------------------------------------------------------------------
 
 
