@@ -150,6 +150,9 @@ class KantataPager(_PagerBase[T]):
             items = self._step(plan, body)
             self.pages_read += 1
             yield from items
+            # Not held across the next request: a page's items alive while the next page is
+            # decoded get promoted to older GC generations, and full collections come sooner.
+            del items
             self._cursor = plan.cursor
 
     def to_pandas(self) -> Any:
@@ -278,6 +281,7 @@ class AsyncKantataPager(_PagerBase[T]):
             self.pages_read += 1
             for item in items:
                 yield item
+            del items  # not held across the next request (see KantataPager.__iter__)
             self._cursor = plan.cursor
 
 
