@@ -368,11 +368,18 @@ class Pager(_FrameMixin, Generic[T]):
             )
             page, cursor, more = walk.accept(response)
             yield page
+            # Not held across the next request: a page's objects alive while the next page is
+            # decoded and validated get promoted to older GC generations, and full
+            # collections come sooner. (The caller may still hold the page.)
+            del page
             walk.commit(cursor, more)
 
     def __iter__(self) -> Iterator[T | Rejected]:
         for page in self.iter_pages():
-            yield from page.items
+            items = page.items
+            del page
+            yield from items
+            del items  # dropped before the next page is requested (see iter_pages)
 
     def to_pandas(self) -> pandas.DataFrame:
         """Read every remaining page into a pandas DataFrame (needs ``erpsa-sdk[pandas]``).
@@ -461,12 +468,16 @@ class AsyncPager(_FrameMixin, Generic[T]):
             )
             page, cursor, more = walk.accept(response)
             yield page
+            del page  # not held across the next request (see Pager.iter_pages)
             walk.commit(cursor, more)
 
     async def __aiter__(self) -> AsyncIterator[T | Rejected]:
         async for page in self.iter_pages():
-            for item in page.items:
+            items = page.items
+            del page
+            for item in items:
                 yield item
+            del items  # dropped before the next page is requested (see Pager.iter_pages)
 
     async def to_pandas(self) -> pandas.DataFrame:
         """Read every remaining page into a pandas DataFrame (needs ``erpsa-sdk[pandas]``)."""

@@ -198,7 +198,11 @@ def test_keyset_memory_is_constant_in_n() -> None:
     small, small_requests = _peak(25_000)
     large, large_requests = _peak(250_000)
     assert large_requests > 9 * small_requests - 10  # really ten times the pages
-    assert large <= 1.2 * small, f"peak {large} at N=250k vs {small} at N=25k"
+    # pydantic_core.from_json keeps a process-wide cache of at most 16,384 short strings: its
+    # traced size grows with the distinct strings a walk meets (more at N=250k), up to that
+    # fixed bound (~1.2 MB of these timestamps). It is not the pager's and does not grow with N.
+    cache_bound = 16_384 * 80
+    assert large <= 1.2 * small + cache_bound, f"peak {large} at N=250k vs {small} at N=25k"
 
 
 def test_keyset_window_reaches_a_custom_query() -> None:
