@@ -29,6 +29,7 @@ Examples:
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import uuid
 from enum import StrEnum
@@ -49,11 +50,15 @@ _DNS_ROOT: Final = uuid.uuid5(uuid.NAMESPACE_URL, "urn:erpsa-sdk:entity-key")
 _DIGEST_CHARS: Final = 26
 
 
+# Keys are rebuilt from the same parts many times while one record is synced (planning,
+# ledger, lineage, logs): both pure functions are memoised, in bounded caches.
+@functools.lru_cache(maxsize=16_384)
 def _digest(text: str) -> str:
     raw = hashlib.sha256(text.encode("utf-8")).digest()
     return base64.b32encode(raw).decode("ascii").lower()[:_DIGEST_CHARS]
 
 
+@functools.lru_cache(maxsize=16_384)
 def _enc(part: str) -> str:
     # ':' separates components in the canonical form; quote everything outside unreserved.
     return quote(part, safe="-._~")
