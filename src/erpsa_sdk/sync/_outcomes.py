@@ -45,6 +45,7 @@ from erpsa_sdk.sync._sqltx import _IN_CHUNK, Bulk, _dump, _load, _Tx, unnest
 __all__ = [
     "HeadKey",
     "advance_head",
+    "by_target",
     "read_heads",
     "select_in",
     "store_outcomes",
@@ -219,7 +220,8 @@ def _chunks(values: Sequence[str]) -> Iterator[Sequence[str]]:
         yield values[start : start + _IN_CHUNK]
 
 
-def _by_target(pairs: Sequence[HeadKey]) -> dict[str, list[str]]:
+def by_target(pairs: Sequence[HeadKey]) -> dict[str, list[str]]:
+    """Keys by target connection, each once, in first-seen order."""
     grouped: dict[str, list[str]] = {}
     for target, key in dict.fromkeys(pairs):
         grouped.setdefault(target, []).append(key)
@@ -238,7 +240,7 @@ def select_in(tx: _Tx, sql: str, target: str, values: Sequence[str]) -> list[tup
 def read_heads(tx: _Tx, pairs: Sequence[HeadKey]) -> dict[HeadKey, LedgerHead]:
     """The current heads of ``pairs`` (missing ones are absent from the answer)."""
     heads: dict[HeadKey, LedgerHead] = {}
-    for target, keys in _by_target(pairs).items():
+    for target, keys in by_target(pairs).items():
         for row in select_in(
             tx,
             "SELECT entity_key, version_us, version_etag, write_key, target_id, removed, "
@@ -260,7 +262,7 @@ def read_heads(tx: _Tx, pairs: Sequence[HeadKey]) -> dict[HeadKey, LedgerHead]:
 
 def _existing_write_keys(tx: _Tx, entries: Sequence[LedgerEntry]) -> set[HeadKey]:
     found: set[HeadKey] = set()
-    for target, keys in _by_target([(e.target, e.write_key) for e in entries]).items():
+    for target, keys in by_target([(e.target, e.write_key) for e in entries]).items():
         sql = "SELECT write_key FROM {ledger} WHERE target = ? AND write_key IN (?*)"
         rows = select_in(tx, sql, target, keys)
         found |= {(target, row[0]) for row in rows}
@@ -356,7 +358,7 @@ def _supersede_pending(tx: _Tx, acks: Sequence[Acknowledgement], now: str) -> No
     if not newest:
         return
     settle: list[tuple[Any, ...]] = []
-    for target, keys in _by_target(list(newest)).items():
+    for target, keys in by_target(list(newest)).items():
         pending = select_in(
             tx,
             "SELECT write_key, entity_key, version_us FROM {ledger} WHERE target = ? "

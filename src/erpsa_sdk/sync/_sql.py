@@ -26,6 +26,7 @@ from erpsa_sdk.sync._outcomes import (
     LEDGER_INSERTS,
     LEDGER_UPDATE,
     LEDGER_UPDATES,
+    by_target,
     crosswalk_values,
     ledger_update_values,
     ledger_values,
@@ -81,14 +82,6 @@ def _unwritten_seen(batch: BatchCommit) -> list[CrosswalkEntry]:
             rows.append(row)
             last[key] = row
     return rows
-
-
-def _group(entries: Sequence[LedgerEntry]) -> dict[str, list[str]]:
-    """Write keys by target connection, each once."""
-    grouped: dict[str, list[str]] = {}
-    for entry in entries:
-        grouped.setdefault(entry.target, []).append(entry.write_key)
-    return {target: list(dict.fromkeys(keys)) for target, keys in grouped.items()}
 
 
 def _entry(row: Sequence[Any]) -> LedgerEntry:
@@ -573,7 +566,7 @@ class SqlStateStore:
             self._check_fence(tx, lease)
             now = self._now()
             priors: dict[str, LedgerEntry] = {}
-            for target, keys in _group(entries).items():
+            for target, keys in by_target([(e.target, e.write_key) for e in entries]).items():
                 for row in select_in(
                     tx,
                     f"SELECT {_LEDGER_COLS} FROM {{ledger}} "  # noqa: S608 - fixed column list
