@@ -118,6 +118,8 @@ class PipelineRun:
     types: tuple[type[BaseModel], ...] = ()
     master_counts: dict[str, int] = field(default_factory=dict)
     linked_types: tuple[str, ...] = ()
+    #: Requests the ERP answered while its faults were on (the sync runs).
+    requests_under_faults: int = 0
 
 
 @dataclass
@@ -451,6 +453,12 @@ def run_scenario(
     finally:
         http_log.removeHandler(counter)
         http_log.setLevel(level)
+    for run in runs:
+        # The syncs ran under faults. What follows is the controller reading back (reports,
+        # reconciliation) once the systems are quiet: a read that met a fault on every retry
+        # would fail the report while proving nothing about the sync.
+        run.requests_under_faults = run.sim.stats.requests
+        run.sim.set_faults(None)
     for run in runs:
         types = []
         for model in (TimeEntry, Expense):

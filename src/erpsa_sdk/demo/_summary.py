@@ -164,7 +164,7 @@ def _pipeline(demo: DemoRun, run: PipelineRun) -> tuple[dict[str, Any], Any]:
         "dead_letters": letters,
         "runs": len(run.reports),
         "counts": dict(sorted(totals.items())),
-        "requests": run.sim.stats.requests,
+        "requests": run.requests_under_faults or run.sim.stats.requests,
         "retries": demo.retries.for_vendor(_HOST_WORDS.get(run.vendor, run.vendor))
         if demo.retries
         else None,
