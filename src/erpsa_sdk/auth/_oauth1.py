@@ -12,6 +12,7 @@ from typing import Any, ClassVar
 import httpx2
 from authlib.common.security import generate_token
 from authlib.oauth1.rfc5849.client_auth import ClientAuth
+from authlib.oauth1.rfc5849.errors import OAuth1Error
 from authlib.oauth1.rfc5849.signature import generate_signature_base_string
 from authlib.oauth1.rfc5849.util import escape
 from pydantic import SecretStr
@@ -182,7 +183,17 @@ class OAuth1Auth(UnauthorizedPolicy, httpx2.Auth):
         )
         headers = {"Content-Type": content_type} if content_type else {}
         form = content_type is not None and "application/x-www-form-urlencoded" in content_type
-        _, signed_headers, _ = signer.prepare(method.upper(), url, headers, body if form else b"")
+        try:
+            _, signed_headers, _ = signer.prepare(
+                method.upper(), url, headers, body if form else b""
+            )
+        except OAuth1Error as exc:
+            # from None: the library's error may quote the request it was given.
+            raise ConfigurationError(
+                f"cannot sign this {method.upper()} request ({exc.error}): TBA sends the "
+                "oauth_* parameters in the Authorization header only, so the query and the "
+                "form must not carry parameters whose names start with 'oauth_'"
+            ) from None
         return str(signed_headers["Authorization"])
 
     def token_passport(
