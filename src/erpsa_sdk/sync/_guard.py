@@ -4,9 +4,11 @@ The fence makes the state store refuse a stale worker's commits, but a target AP
 of fences. A worker frozen (SIGSTOP, a paused VM, a long GC) in the middle of a write resumes
 and would finish it while another worker already holds the lease. :func:`lease_guard` checks,
 right before a request leaves, that the running lease has not lapsed by this worker's own clock
-(its renewals stopped while it was frozen); :class:`FencedTransport` calls it before every
-write request of a connector. The window that remains is the instant between that check and
-the bytes leaving the socket.
+(its renewals stopped while it was frozen). A lapsed lease is not the end by itself: when the
+run gave its :class:`LeaseState` a ``renew`` hook, the guard asks the state store, which renews
+only if nobody took the lease over (the fence decides); otherwise the write is refused.
+:class:`FencedTransport` calls the guard before every write request of a connector. The window
+that remains is the instant between that check and the bytes leaving the socket.
 
 Examples:
     >>> from erpsa_sdk.sync import lease_guard
@@ -15,7 +17,7 @@ Examples:
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
@@ -36,7 +38,9 @@ class LeaseState:
     """The lease of the run in progress, as its heartbeat last renewed it.
 
     ``margin`` is how long before the stored expiry the worker stops sending (room for clock
-    skew between workers).
+    skew between workers). ``renew``, when set, asks the state store to renew the lease: it
+    updates ``lease`` or raises :class:`~erpsa_sdk.errors.LeaseLost` when the lease was taken
+    over. The guard calls it before refusing a write because of time alone.
 
     Examples:
         >>> from erpsa_sdk.clock import SimClock
@@ -49,6 +53,7 @@ class LeaseState:
     clock: Clock
     margin: float
     lost: LeaseLost | None = field(default=None)
+    renew: Callable[[], None] | None = field(default=None, repr=False)
 
     def lapsed_by(self, *, now: float) -> float:
         """Seconds past the point where sending must stop (``<= 0``: still safe)."""
@@ -122,13 +127,29 @@ def lease_guard() -> None:
     if state.lost is not None:
         raise state.lost
     late = state.lapsed_by(now=state.clock.time())
-    if late > 0:
-        raise LeaseLost(
-            f"lease {state.lease.name!r} (fence {state.lease.fence}) lapsed {late:.1f}s ago by "
-            "this worker's clock; the write was not sent",
-            lease=state.lease.name,
-            fence=state.lease.fence,
-        )
+    if late <= 0:
+        return
+    where = f"lease {state.lease.name!r} (fence {state.lease.fence}) lapsed {late:.1f}s ago by "
+    if state.renew is not None:
+        # Time alone proves nothing: the worker may have been frozen, or a simulated clock
+        # jumped. The store decides by fence whether the lease is still this worker's.
+        try:
+            state.renew()
+        except LeaseLost:
+            raise
+        except Exception as exc:
+            raise LeaseLost(
+                f"{where}this worker's clock and the state store could not renew it "
+                f"({type(exc).__name__}); the write was not sent",
+                lease=state.lease.name,
+                fence=state.lease.fence,
+            ) from exc
+        return
+    raise LeaseLost(
+        f"{where}this worker's clock; the write was not sent",
+        lease=state.lease.name,
+        fence=state.lease.fence,
+    )
 
 
 class FencedTransport(httpx2.BaseTransport):

@@ -228,6 +228,9 @@ class _Run:
         self.guard: LeaseState | None = None
         self.view = view  # the ledger as the batch in flight sees it
         self._lock = threading.Lock()
+        # One renewal at a time: a slower renewal finishing last must not put back an older
+        # expiry than the one a faster renewal already stored.
+        self.renewing = threading.Lock()
 
     def count(self, *names: str, n: int = 1) -> None:
         with self._lock:
@@ -388,7 +391,9 @@ class SyncRunner:
             uuid.uuid4().hex, new_correlation_id(), lease, LedgerView(self.store, self._target)
         )
         # The margin covers clock skew between workers (NTP keeps it well under a second).
-        run.guard = LeaseState(lease, self.clock, margin=min(1.0, self.lease_ttl / 10))
+        run.guard = LeaseState(
+            lease, self.clock, margin=min(1.0, self.lease_ttl / 10), renew=lambda: self._renew(run)
+        )
         restore = self._install_signals()
         beat_done = threading.Event()
         beat = threading.Thread(
@@ -474,24 +479,30 @@ class SyncRunner:
             except Exception:  # a database hiccup: the next beat tries again
                 logger.warning("lease renewal failed", exc_info=True)
 
-    def _renew(self, run: _Run) -> None:
-        try:
-            run.lease = self.store.renew_lease(run.lease, ttl=self.lease_ttl)
-        except LeaseLost as exc:
-            run.lost = exc
+    def _renew(self, run: _Run, *, only_if_due: bool = False) -> None:
+        with run.renewing:
+            if only_if_due and not self._renewal_due(run):
+                return  # another thread renewed while this one waited for the lock
+            try:
+                run.lease = self.store.renew_lease(run.lease, ttl=self.lease_ttl)
+            except LeaseLost as exc:
+                run.lost = exc
+                if run.guard is not None:
+                    run.guard.lost = exc
+                self._stop.set()
+                raise
             if run.guard is not None:
-                run.guard.lost = exc
-            self._stop.set()
-            raise
-        if run.guard is not None:
-            run.guard.lease = run.lease
+                run.guard.lease = run.lease
+
+    def _renewal_due(self, run: _Run) -> bool:
+        return self.clock.time() > run.lease.expires_at - 2 * self.lease_ttl / 3
 
     def _renew_if_due(self, run: _Run) -> None:
         """Renew when a third of the TTL has passed by the runner's clock (the heartbeat runs
         on real time; a simulated clock can move faster, and a frozen worker learns here,
         before it sends anything, whether its lease was taken over)."""
-        if self.clock.time() > run.lease.expires_at - 2 * self.lease_ttl / 3:
-            self._renew(run)
+        if self._renewal_due(run):
+            self._renew(run, only_if_due=True)
 
     def _install_signals(self) -> Callable[[], None]:
         if not self.handle_signals or threading.current_thread() is not threading.main_thread():

@@ -46,3 +46,51 @@ def test_a_copied_context_carries_the_scope_to_a_writer_thread() -> None:
     with pytest.raises(LeaseLost, match="fence 3"):
         context.run(lease_guard)
     lease_guard()
+
+
+def test_a_lapsed_lease_is_settled_by_the_renew_hook_before_refusing() -> None:
+    clock = SimClock()
+    run = state(clock, 4, 10)
+    calls: list[float] = []
+
+    def renew() -> None:
+        calls.append(clock.time())
+        run.lease = Lease("p", "me", 4, clock.time() + 10)
+
+    run.renew = renew
+    with lease_scope(run):
+        lease_guard()  # still alive: the store is not asked
+        assert calls == []
+        clock.advance(60)
+        lease_guard()  # lapsed by this clock, but the store renewed it: the write may go
+        assert len(calls) == 1
+        lease_guard()  # the renewed lease is alive again
+        assert len(calls) == 1
+
+
+def test_a_lease_taken_over_is_refused_even_with_a_renew_hook() -> None:
+    clock = SimClock()
+    run = state(clock, 5, 10)
+
+    def renew() -> None:
+        raise LeaseLost("lease 'p' was taken over", lease="p", fence=5, current_fence=6)
+
+    run.renew = renew
+    clock.advance(60)
+    with lease_scope(run), pytest.raises(LeaseLost, match="taken over"):
+        lease_guard()
+
+
+def test_a_store_that_cannot_renew_refuses_the_write_with_a_typed_error() -> None:
+    clock = SimClock()
+    run = state(clock, 6, 10)
+
+    def renew() -> None:
+        raise OSError("database is locked: password=hunter2")
+
+    run.renew = renew
+    clock.advance(60)
+    with lease_scope(run), pytest.raises(LeaseLost, match="could not renew it") as info:
+        lease_guard()
+    assert "hunter2" not in str(info.value)
+    assert isinstance(info.value.__cause__, OSError)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import threading
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
@@ -26,6 +27,7 @@ from erpsa_sdk.models import (
     TimeEntry,
 )
 from erpsa_sdk.sync import (
+    Lease,
     LedgerEntry,
     LedgerStatus,
     Pipeline,
@@ -601,6 +603,35 @@ def test_a_run_longer_than_its_lease_ttl_keeps_renewing_it(
     assert report.status is RunStatus.COMPLETED, report.error
     assert report.counts["created"] == 12
     lease = store.current_lease("psa->erp")
+    assert lease is not None
+    assert lease.fence == 1
+
+
+def test_a_clock_jump_between_renewal_and_send_is_settled_by_the_store(
+    tmp_path: Path, source: FakeSource, target: FakeTarget, clock: SimClock
+) -> None:
+    # CI regression: under an autojump SimClock another thread's 300 s wait jumped time right
+    # after a writer renewed, and the guard refused a lease nobody had taken over.
+    seed(source, customers=12)
+    jumps: list[float] = []
+
+    class JumpAfterWriterRenewal(SQLiteStateStore):
+        def renew_lease(self, lease: Lease, *, ttl: float) -> Lease:
+            renewed = super().renew_lease(lease, ttl=ttl)
+            if not jumps and threading.current_thread().name.startswith("erpsa-writer"):
+                jumps.append(ttl)
+                clock.advance(5 * ttl)
+            return renewed
+
+    jumpy = JumpAfterWriterRenewal(tmp_path / "jumpy.db", clock=clock)
+    runner = make_runner(source, target, jumpy, types=(Customer,), lease_ttl=30)
+    runner.on_progress = lambda progress: clock.advance(25)  # renewals fall due mid-run
+    report = runner.run_once()
+    assert report.status is RunStatus.COMPLETED, report.error
+    assert jumps == [30]
+    assert len(target.records) == 12
+    assert all(len(r.history) == 1 for r in target.records.values())
+    lease = jumpy.current_lease("psa->erp")
     assert lease is not None
     assert lease.fence == 1
 
