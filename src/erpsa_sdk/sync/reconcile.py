@@ -10,6 +10,9 @@ they are already visible in the exception queue. :func:`compare` is the pure cor
 Mismatch kinds:
 
 * ``missing_at_target``: a source record with no live target record;
+* ``not_yet_readable``: the runner wrote it and the target's look-up finds it, but a full
+  read does not show it yet (a keyset read stops a few seconds behind "now", the connector's
+  read lag); its values are not compared, so reconcile again a little later;
 * ``deleted_at_source``: the target still holds a record whose source is gone;
 * ``unexpected_at_target``: a target record linked to a source key that was never written
   (or removed) by the runner;
@@ -31,13 +34,14 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from decimal import Decimal
 from typing import Any
 
 from pydantic import BaseModel
 
+from erpsa_sdk.errors import ErpsaError
 from erpsa_sdk.models.keys import EntityKey
 from erpsa_sdk.models.refs import Rejected
 
@@ -223,7 +227,8 @@ class Collected:
     EntityKey by the crosswalk); ``parked``: EntityKeys with an open dead letter; ``written``:
     EntityKeys the runner wrote and did not remove; ``compared`` / ``skipped``: the types read,
     and the ones that could not be (with the reason); ``unreadable``: per type, target rows
-    the target's own connector returned as ``Rejected`` (they cannot be compared).
+    the target's own connector returned as ``Rejected`` (they cannot be compared);
+    ``models``: the compared types by object type (for look-ups).
 
     Examples:
         >>> Collected([], [], set(), set(), ["TimeEntry"], {}).compared
@@ -237,6 +242,7 @@ class Collected:
     compared: list[str]
     skipped: dict[str, str]
     unreadable: dict[str, int] = field(default_factory=dict)
+    models: dict[str, type[BaseModel]] = field(default_factory=dict)
 
 
 def compare(
@@ -419,8 +425,10 @@ def collect(
     source_lines: list[Line] = []
     target_lines: list[Line] = []
     written: set[str] = set()
+    models: dict[str, type[BaseModel]] = {}
     for model in chosen:
         object_type = str(getattr(model, "object_type", model.__name__.lower()))
+        models[object_type] = model
         for obj in src_conn.read(model):
             if isinstance(obj, Rejected) or not obj.source_refs or not _in_period(obj, period):
                 continue
@@ -468,7 +476,7 @@ def collect(
     ]  # fmt: skip
     return Collected(
         source_lines, target_lines, parked, written, [m.__name__ for m in chosen], skipped,
-        unreadable,
+        unreadable, models,
     )  # fmt: skip
 
 
@@ -508,7 +516,40 @@ def reconcile(
     result.compared = got.compared
     result.skipped = got.skipped
     result.unreadable = got.unreadable
+    result.mismatches = [_confirm_missing(m, pipeline.target, got) for m in result.mismatches]
     return result
+
+
+def _confirm_missing(mismatch: Mismatch, target: Any, got: Collected) -> Mismatch:
+    """Look a ``missing_at_target`` record up before reporting it missing.
+
+    A full read stops at the connector's read horizon (a few seconds behind "now"), so what the
+    runner wrote just before is not in it yet. The look-up has no horizon: when it finds the
+    record, it is reported as ``not_yet_readable`` rather than missing.
+    """
+    if mismatch.kind != "missing_at_target" or mismatch.entity_key not in got.written:
+        return mismatch
+    model = got.models.get(mismatch.object_type)
+    if model is None:
+        return mismatch
+    try:
+        found = target.lookup(model, entity_key=EntityKey.parse(mismatch.entity_key))
+    except ErpsaError as exc:
+        return replace(
+            mismatch,
+            detail=f"{mismatch.detail} (a look-up to confirm it failed: {type(exc).__name__})",
+        )
+    if found is None:
+        return mismatch
+    return replace(
+        mismatch,
+        kind="not_yet_readable",
+        target_id=str(found.id),
+        detail=(
+            f"at the target as {found.id}, but not yet in a full read (the target's read lag); "
+            "its values were not compared: reconcile again later"
+        ),
+    )
 
 
 def open_dead_letters(store: Any, pipeline: str) -> set[str]:

@@ -109,6 +109,16 @@ class Wired:
 
 @pytest.fixture
 def wired(tmp_path: Path) -> Iterator[Wired]:
+    # Reconciliation reads back at once; the default 5 s read lag would hide the writes.
+    yield from _wire(tmp_path, lag_seconds=0)
+
+
+@pytest.fixture
+def lagging(tmp_path: Path) -> Iterator[Wired]:
+    yield from _wire(tmp_path, lag_seconds=5)
+
+
+def _wire(tmp_path: Path, *, lag_seconds: float) -> Iterator[Wired]:
     pytest.importorskip("erpsa_kantata")
     pytest.importorskip("erpsa_dynamics365")
     from erpsa_sdk.registry import get_plugin
@@ -127,9 +137,8 @@ def wired(tmp_path: Path) -> Iterator[Wired]:
         {"token": kantata.api_token}, transport=httpx2.MockTransport(kantata), clock=clock
     )
     target = d_plugin.create(
-        # Reconciliation reads back at once; the default 5 s read lag would hide the writes.
         {"environment_url": dataverse.environment_url, "token": dataverse.api_token,
-         "lag_seconds": 0},
+         "lag_seconds": lag_seconds},
         transport=httpx2.MockTransport(dataverse), clock=clock,
     )  # fmt: skip
     store = SQLiteStateStore(tmp_path / "state.db", clock=clock)
@@ -204,3 +213,36 @@ def test_period_limits_what_is_compared(wired: Wired) -> None:
         period=(days[-1] + timedelta(days=1), days[-1] + timedelta(days=2)),
     )  # fmt: skip
     assert none.groups == []
+
+
+def test_records_written_within_the_read_lag_are_not_reported_missing(lagging: Wired) -> None:
+    lagging.clock.advance(5)
+    report = lagging.runner.run_once()
+    assert report.status is RunStatus.COMPLETED, report.error
+    rows = _ours(lagging)
+    # At once: the target's keyset read stops 5 s behind now, so it shows none of the writes.
+    early = reconcile(lagging.runner.pipeline, lagging.store)
+    assert not early.ok
+    kinds = {m.kind for m in early.mismatches}
+    assert kinds == {"not_yet_readable"}, [m.to_dict() for m in early.mismatches]
+    named = {m.entity_key.rsplit(":", 1)[1]: m.target_id for m in early.mismatches}
+    assert named == {tid: row["id"] for tid, row in rows.items()}
+    # Past the lag everything is compared, and it balances.
+    lagging.clock.advance(10)
+    later = reconcile(lagging.runner.pipeline, lagging.store)
+    assert later.ok, [m.to_dict() for m in later.mismatches]
+
+
+def test_a_record_deleted_at_the_target_within_the_read_lag_is_still_missing(
+    lagging: Wired,
+) -> None:
+    lagging.clock.advance(5)
+    assert lagging.runner.run_once().status is RunStatus.COMPLETED
+    rows = _ours(lagging)
+    deleted = next(iter(rows))
+    lagging.dataverse.admin.delete("msdyn_timeentry", rows[deleted]["id"])
+    result = reconcile(lagging.runner.pipeline, lagging.store)
+    missing = [
+        m.entity_key.rsplit(":", 1)[1] for m in result.mismatches if m.kind == "missing_at_target"
+    ]
+    assert missing == [deleted]
