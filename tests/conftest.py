@@ -6,8 +6,17 @@ import os
 import socket
 
 import pytest
+from hypothesis import settings
 
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+
+# CI runs the same Hypothesis examples every time: a landing must not fail on a counterexample
+# that an unrelated change happened to draw. Local runs keep exploring new examples (and keep
+# what they find in .hypothesis/), which is where such bugs get found and fixed. No deadline:
+# a per-example time limit is a timed assertion, and these machines are noisy.
+settings.register_profile("ci", derandomize=True, database=None, deadline=None, print_blob=True)
+settings.register_profile("dev", deadline=None, print_blob=True)
+settings.load_profile("ci" if IN_CI else "dev")
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
