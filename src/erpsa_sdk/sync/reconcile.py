@@ -534,7 +534,7 @@ def _confirm_missing(mismatch: Mismatch, target: Any, got: Collected) -> Mismatc
         return mismatch
     try:
         found = target.lookup(model, entity_key=EntityKey.parse(mismatch.entity_key))
-    except ErpsaError as exc:
+    except (ErpsaError, NotImplementedError) as exc:  # it stays missing, and says why
         return replace(
             mismatch,
             detail=f"{mismatch.detail} (a look-up to confirm it failed: {type(exc).__name__})",

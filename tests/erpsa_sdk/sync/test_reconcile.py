@@ -246,3 +246,22 @@ def test_a_record_deleted_at_the_target_within_the_read_lag_is_still_missing(
         m.entity_key.rsplit(":", 1)[1] for m in result.mismatches if m.kind == "missing_at_target"
     ]
     assert missing == [deleted]
+
+
+def test_a_failing_confirmation_look_up_leaves_the_record_missing_and_says_so(
+    lagging: Wired, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from erpsa_sdk.errors import ServerError
+
+    lagging.clock.advance(5)
+    assert lagging.runner.run_once().status is RunStatus.COMPLETED
+    target = lagging.runner.pipeline.target
+
+    def broken(model: Any, *, entity_key: Any) -> None:
+        raise ServerError("unavailable", status=503)
+
+    monkeypatch.setattr(target, "lookup", broken)
+    result = reconcile(lagging.runner.pipeline, lagging.store)
+    assert result.mismatches
+    assert {m.kind for m in result.mismatches} == {"missing_at_target"}
+    assert all("look-up to confirm it failed: ServerError" in m.detail for m in result.mismatches)
