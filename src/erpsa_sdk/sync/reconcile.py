@@ -228,7 +228,9 @@ class Collected:
     EntityKeys the runner wrote and did not remove; ``compared`` / ``skipped``: the types read,
     and the ones that could not be (with the reason); ``unreadable``: per type, target rows
     the target's own connector returned as ``Rejected`` (they cannot be compared);
-    ``models``: the compared types by object type (for look-ups).
+    ``models``: the compared types by object type (for look-ups); ``read_ids``: per object
+    type, the id of every record the target's full read returned (in the period or not, linked
+    or not, readable or not).
 
     Examples:
         >>> Collected([], [], set(), set(), ["TimeEntry"], {}).compared
@@ -243,6 +245,7 @@ class Collected:
     skipped: dict[str, str]
     unreadable: dict[str, int] = field(default_factory=dict)
     models: dict[str, type[BaseModel]] = field(default_factory=dict)
+    read_ids: dict[str, set[str]] = field(default_factory=dict)
 
 
 def compare(
@@ -426,6 +429,7 @@ def collect(
     target_lines: list[Line] = []
     written: set[str] = set()
     models: dict[str, type[BaseModel]] = {}
+    read_ids: dict[str, set[str]] = {}
     for model in chosen:
         object_type = str(getattr(model, "object_type", model.__name__.lower()))
         models[object_type] = model
@@ -450,7 +454,11 @@ def collect(
             if head is not None and not head.removed:
                 written.add(entry.entity_key)
         linked: set[str] = set()
+        read_ids[object_type] = seen = set()
         for obj in tgt_conn.read(model):
+            ref = obj.source_ref if isinstance(obj, Rejected) else (obj.source_refs or [None])[0]
+            if ref is not None:
+                seen.add(ref.id)
             if isinstance(obj, Rejected):
                 # A target row its own connector cannot read: it cannot be compared; say so.
                 unreadable[model.__name__] = unreadable.get(model.__name__, 0) + 1
@@ -476,7 +484,7 @@ def collect(
     ]  # fmt: skip
     return Collected(
         source_lines, target_lines, parked, written, [m.__name__ for m in chosen], skipped,
-        unreadable, models,
+        unreadable, models, read_ids,
     )  # fmt: skip
 
 
@@ -525,7 +533,9 @@ def _confirm_missing(mismatch: Mismatch, target: Any, got: Collected) -> Mismatc
 
     A full read stops at the connector's read horizon (a few seconds behind "now"), so what the
     runner wrote just before is not in it yet. The look-up has no horizon: when it finds the
-    record, it is reported as ``not_yet_readable`` rather than missing.
+    record and the full read did not return that record at all, it is ``not_yet_readable``.
+    A record the read did return (outside the period, linked to nothing, unreadable) stays
+    missing: waiting would not change that.
     """
     if mismatch.kind != "missing_at_target" or mismatch.entity_key not in got.written:
         return mismatch
@@ -541,6 +551,14 @@ def _confirm_missing(mismatch: Mismatch, target: Any, got: Collected) -> Mismatc
         )
     if found is None:
         return mismatch
+    if str(found.id) in got.read_ids.get(mismatch.object_type, ()):
+        return replace(
+            mismatch,
+            detail=(
+                f"{mismatch.detail}: the target's record for it, {found.id}, was read but is "
+                "outside the period or no longer linked to it"
+            ),
+        )
     return replace(
         mismatch,
         kind="not_yet_readable",

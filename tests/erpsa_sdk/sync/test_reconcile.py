@@ -265,3 +265,20 @@ def test_a_failing_confirmation_look_up_leaves_the_record_missing_and_says_so(
     assert result.mismatches
     assert {m.kind for m in result.mismatches} == {"missing_at_target"}
     assert all("look-up to confirm it failed: ServerError" in m.detail for m in result.mismatches)
+
+
+def test_a_record_moved_out_of_the_period_at_the_target_is_missing_not_lagging(
+    wired: Wired,
+) -> None:
+    # Review finding: only a record the full read did not return at all can be read lag.
+    wired.run()
+    rows = _ours(wired)
+    moved = next(iter(rows))
+    day = date.fromisoformat(wired.kantata.records("time_entries")[moved]["date_performed"])
+    later = (day + timedelta(days=400)).isoformat()
+    wired.dataverse.admin.update("msdyn_timeentry", rows[moved]["id"], {"msdyn_date": later})
+    wired.clock.advance(10)
+    result = reconcile(wired.runner.pipeline, wired.store, period=(day, day))
+    mine = [m for m in result.mismatches if m.entity_key.endswith(":" + moved)]
+    assert [m.kind for m in mine] == ["missing_at_target"]
+    assert rows[moved]["id"] in mine[0].detail
