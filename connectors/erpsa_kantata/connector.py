@@ -62,6 +62,7 @@ from erpsa_sdk.errors import (
     ErpsaError,
     NotFoundError,
     PostedRecordError,
+    ResponseFormatError,
     ValidationFailed,
 )
 from erpsa_sdk.http.safety import WriteSafety
@@ -214,6 +215,8 @@ class KantataConnector(Connector):
             per_page=settings.page_size,
             updated_after_inclusive=settings.updated_after_inclusive,
         )
+        # (workspace id, currency) -> the workspace's currency_base_unit, once asked.
+        self._units: dict[tuple[str, str], int] = {}
 
     @property
     def capabilities(self) -> Capabilities:
@@ -320,9 +323,37 @@ class KantataConnector(Connector):
     def _attrs(self, spec: ResourceSpec, obj: BaseModel, refs: Mapping[str, SourceRef]) -> Any:
         assert spec.attrs_of is not None
         try:
+            if isinstance(obj, (TimeEntry, Expense)):
+                return spec.attrs_of(obj, refs, base_unit=self._base_unit(obj, refs))
             return spec.attrs_of(obj, refs)
         except ValueError as exc:
             raise ValidationFailed(str(exc), tenant=self.settings.tenant) from None
+
+    def _base_unit(self, obj: TimeEntry | Expense, refs: Mapping[str, SourceRef]) -> int | None:
+        """The ``currency_base_unit`` to write ``obj``'s amounts in: the unit its workspace
+        reads them back in, asked once per workspace and currency (``None``: no amounts, no
+        workspace, or one in another currency, which validate() reports; ISO units are used).
+        """
+        amounts = [obj.bill_rate, obj.cost_rate] if isinstance(obj, TimeEntry) else [obj.amount]
+        currency = next((m.currency for m in amounts if m is not None), None)
+        project = refs.get("project_key")
+        if currency is None or project is None:
+            return None
+        if (project.id, currency) not in self._units:
+            self._learn_unit(project.id, self._workspace(project.id))
+        return self._units.get((project.id, currency))
+
+    def _learn_unit(self, workspace_id: str, workspace: Mapping[str, Any]) -> None:
+        currency, unit = workspace.get("currency"), workspace.get("currency_base_unit")
+        if not currency or unit in (None, ""):
+            return
+        try:
+            self._units[(workspace_id, str(currency))] = int(unit)
+        except (TypeError, ValueError):
+            raise ResponseFormatError(
+                f"workspace {workspace_id} has currency_base_unit {unit!r}, not an integer",
+                tenant=self.settings.tenant,
+            ) from None
 
     def upsert(
         self,
@@ -443,12 +474,13 @@ class KantataConnector(Connector):
             return [Problem(code=ProblemCode.UNSUPPORTED_TYPE, message=f"{type_name(model)}")]
         spec = spec_for(model)
         problems: list[Problem] = []
-        try:
-            assert spec.attrs_of is not None
-            spec.attrs_of(obj, refs)
-        except ValueError as exc:
-            problems.append(Problem(code=ProblemCode.INVALID_VALUE, message=str(exc)))
-        if isinstance(obj, (TimeEntry, Expense)):
+        assert spec.attrs_of is not None
+        if not isinstance(obj, (TimeEntry, Expense)):
+            try:
+                spec.attrs_of(obj, refs)
+            except ValueError as exc:
+                problems.append(Problem(code=ProblemCode.INVALID_VALUE, message=str(exc)))
+        else:
             project = refs.get("project_key")
             if project is None:
                 problems.append(
@@ -470,6 +502,12 @@ class KantataConnector(Connector):
                     )
                 )
                 return problems
+            self._learn_unit(project.id, workspace)
+            try:
+                # Representable in the workspace's own base unit, not only in ISO minor units.
+                spec.attrs_of(obj, refs, base_unit=self._base_unit(obj, refs))
+            except ValueError as exc:
+                problems.append(Problem(code=ProblemCode.INVALID_VALUE, message=str(exc)))
             amounts = [obj.bill_rate, obj.cost_rate] if isinstance(obj, TimeEntry) else [obj.amount]
             for money in amounts:
                 if money is not None and money.currency != workspace.get("currency"):

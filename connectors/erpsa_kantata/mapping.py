@@ -433,8 +433,13 @@ def _iso(value: date | None) -> str | None:
     return value.isoformat() if value is not None else None
 
 
-def time_entry_attrs(obj: TimeEntry, refs: Mapping[str, SourceRef]) -> dict[str, Any]:
+def time_entry_attrs(
+    obj: TimeEntry, refs: Mapping[str, SourceRef], *, base_unit: int | None = None
+) -> dict[str, Any]:
     """The ``time_entry`` body attributes for ``obj``; references come from ``refs``.
+
+    Rates are written in ``base_unit``, the workspace's ``currency_base_unit`` (default: the
+    currency's ISO 4217 minor units), the unit Kantata reads them back in.
 
     Examples:
         >>> from datetime import date
@@ -456,14 +461,17 @@ def time_entry_attrs(obj: TimeEntry, refs: Mapping[str, SourceRef]) -> dict[str,
         "notes": obj.description or "",
     }
     if obj.bill_rate is not None:
-        attrs["rate_in_cents"] = cents_from_money(obj.bill_rate)
+        attrs["rate_in_cents"] = cents_from_money(obj.bill_rate, base_unit)
     if obj.cost_rate is not None:
-        attrs["cost_rate_in_cents"] = cents_from_money(obj.cost_rate)
+        attrs["cost_rate_in_cents"] = cents_from_money(obj.cost_rate, base_unit)
     return attrs
 
 
-def expense_attrs(obj: Expense, refs: Mapping[str, SourceRef]) -> dict[str, Any]:
-    """The ``expense`` body attributes for ``obj``.
+def expense_attrs(
+    obj: Expense, refs: Mapping[str, SourceRef], *, base_unit: int | None = None
+) -> dict[str, Any]:
+    """The ``expense`` body attributes for ``obj`` (the amount in ``base_unit``, as for
+    :func:`time_entry_attrs`).
 
     Examples:
         >>> from datetime import date
@@ -478,7 +486,7 @@ def expense_attrs(obj: Expense, refs: Mapping[str, SourceRef]) -> dict[str, Any]
         "story_id": _target(refs, "task_key", None),
         "date": obj.expense_date.isoformat(),
         "category": obj.category,
-        "amount_in_cents": cents_from_money(obj.amount),
+        "amount_in_cents": cents_from_money(obj.amount, base_unit),
         "notes": obj.description or "",
         "billable": obj.billable,
         "reimbursable": obj.reimbursable,

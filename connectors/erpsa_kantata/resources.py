@@ -364,7 +364,8 @@ def _invoice(
     return Invoice, mapping.invoice_fields(record, tenant=tenant, customer_key=customer)
 
 
-AttrsOf = Callable[[Any, Mapping[str, Any]], dict[str, Any]]
+# (obj, refs) -> attributes; time entries and expenses also take ``base_unit=`` (keyword).
+AttrsOf = Callable[..., dict[str, Any]]
 
 
 @dataclass(frozen=True)

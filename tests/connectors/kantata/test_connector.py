@@ -368,3 +368,46 @@ def test_throttles_are_absorbed_and_the_governor_backs_off() -> None:
     after = conn.governor.caps
     assert all(after[k] <= before[k] for k in before)  # ... and the governor halved
     assert any(after[k] < before[k] for k in before)
+
+
+def test_amounts_are_written_in_the_workspace_base_unit_and_read_back_equal() -> None:
+    # Kantata states currency_base_unit per record; reads trust it, so writes must use it too.
+    # This simulator's UGX workspace counts in hundredths although ISO 4217 gives UGX none.
+    from erpsa_sdk.models import Rejected
+
+    sim = make_sim()
+    conn = conn_for(sim)
+    ws = sim.create("workspaces", title="Kampala rollout", currency="UGX", creator_role="maven")
+    assert ws["currency_base_unit"] == 100
+    r = {**refs(sim), "project_key": SourceRef(system="kantata", tenant="acme", id=ws["id"])}
+    te = entry(1).model_copy(update={"bill_rate": Money("5000", "UGX")})
+    x = expense(2).model_copy(update={"amount": Money("12000", "UGX")})
+    assert conn.validate(te, refs=r) == []
+    assert conn.validate(x, refs=r) == []
+    te_id = write(conn, te, "1", r).ref.id
+    x_id = write(conn, x, "1", r).ref.id
+    assert sim.record("time_entries", te_id)["rate_in_cents"] == 500_000
+    assert sim.record("expenses", x_id)["amount_in_cents"] == 1_200_000
+    back = {
+        o.source_refs[0].id: o
+        for model in (TimeEntry, Expense)
+        for o in conn.read(model)
+        if not isinstance(o, Rejected)
+    }
+    assert back[te_id].bill_rate == Money("5000", "UGX")
+    assert back[x_id].amount == Money("12000", "UGX")
+
+
+def test_an_amount_finer_than_the_workspace_base_unit_is_a_validation_problem() -> None:
+    sim = make_sim()
+    conn = conn_for(sim)
+    r = refs(sim)
+    # A workspace that states whole dollars: 150.50 USD cannot be written, 150 USD can.
+    sim.store.kit["workspaces"].update(r["project_key"].id, {"currency_base_unit": 1})
+    odd = entry(1).model_copy(update={"bill_rate": Money("150.50", "USD")})
+    assert [p.code for p in conn.validate(odd, refs=r)] == ["invalid_value"]
+    with pytest.raises(ValidationFailed, match="1/1 USD"):
+        write(conn, odd, "1", r)
+    whole = entry(2).model_copy(update={"bill_rate": Money("150", "USD")})
+    assert conn.validate(whole, refs=r) == []
+    assert sim.record("time_entries", write(conn, whole, "1", r).ref.id)["rate_in_cents"] == 150
