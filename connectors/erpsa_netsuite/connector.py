@@ -394,8 +394,8 @@ class NetSuiteConnector(Connector):
     def _with_default_subsidiary(
         self, name: str, refs: Mapping[str, SourceRef]
     ) -> Mapping[str, SourceRef]:
-        # OneWorld accounts need a subsidiary on customers, employees and jobs; the canonical
-        # Customer has no legal entity, so the configured default fills any missing one.
+        # OneWorld accounts need a subsidiary on customers, employees and jobs; the configured
+        # default fills one the record does not name (most sources know no legal entity).
         default = self.settings.default_subsidiary
         if default is None or "legal_entity_key" in refs or name not in _SUBSIDIARY_TYPES:
             return refs

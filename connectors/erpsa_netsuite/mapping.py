@@ -483,6 +483,7 @@ def _customer_in(row: Mapping[str, str], tm: TenantMapping) -> dict[str, Any]:
         email=_opt(row, "email"),
         currency=tm.currency_code(_opt(row, "currency")),
         parent_key=_opt(row, "parent"),
+        legal_entity_key=_opt(row, "subsidiary"),
         active=not _bool(row, "isinactive"),
     )
     return out

@@ -54,9 +54,15 @@ class Address(Part):
 class Customer(CanonicalModel):
     """A client the firm bills.
 
+    ``legal_entity_key`` is the firm's legal entity that trades with the customer (a NetSuite
+    OneWorld subsidiary, which NetSuite requires on a customer); sources that do not know it
+    leave it empty, and a record policy or the target's default can fill it.
+
     Examples:
         >>> Customer(key="c1", name="Acme Corp", currency="USD").currency
         'USD'
+        >>> Customer(key="c2", name="Globex", legal_entity_key="LE-UK").legal_entity_key
+        'LE-UK'
     """
 
     object_type: ClassVar[str] = "customer"
@@ -67,6 +73,7 @@ class Customer(CanonicalModel):
     tax_id: str | None = None
     email: str | None = None
     parent_key: Key | None = None
+    legal_entity_key: Key | None = None
     billing_address: Address | None = None
     active: bool = True
 
