@@ -13,7 +13,9 @@ carries an ``erpsa`` external reference whose ``service_model_ref`` is its Entit
   ``PostedRecordError``, nothing sent.
 
 Examples:
-    >>> import httpx2
+    >>> from decimal import Decimal, InvalidOperation
+
+import httpx2
     >>> from datetime import date
     >>> from erpsa_sdk.models import Customer, SourceRef
     >>> from erpsa_kantata.simulator import KantataSimulator
@@ -32,6 +34,7 @@ Examples:
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 import httpx2
@@ -62,7 +65,6 @@ from erpsa_sdk.errors import (
     ErpsaError,
     NotFoundError,
     PostedRecordError,
-    ResponseFormatError,
     ValidationFailed,
 )
 from erpsa_sdk.http.safety import WriteSafety
@@ -331,8 +333,9 @@ class KantataConnector(Connector):
 
     def _base_unit(self, obj: TimeEntry | Expense, refs: Mapping[str, SourceRef]) -> int | None:
         """The ``currency_base_unit`` to write ``obj``'s amounts in: the unit its workspace
-        reads them back in, asked once per workspace and currency (``None``: no amounts, no
-        workspace, or one in another currency, which validate() reports; ISO units are used).
+        reads them back in, remembered per workspace and currency (validate() refreshes it in
+        every run; ``None``: no amounts, no workspace, or one in another currency, which
+        validate() reports; ISO units are used).
         """
         amounts = [obj.bill_rate, obj.cost_rate] if isinstance(obj, TimeEntry) else [obj.amount]
         currency = next((m.currency for m in amounts if m is not None), None)
@@ -344,16 +347,22 @@ class KantataConnector(Connector):
         return self._units.get((project.id, currency))
 
     def _learn_unit(self, workspace_id: str, workspace: Mapping[str, Any]) -> None:
+        """Remember the workspace's base unit; ``ValueError`` (a problem with the record being
+        written, not a transient failure) when no amount can be written in it."""
         currency, unit = workspace.get("currency"), workspace.get("currency_base_unit")
         if not currency or unit in (None, ""):
             return
         try:
-            self._units[(workspace_id, str(currency))] = int(unit)
-        except (TypeError, ValueError):
-            raise ResponseFormatError(
-                f"workspace {workspace_id} has currency_base_unit {unit!r}, not an integer",
-                tenant=self.settings.tenant,
-            ) from None
+            number = Decimal(str(unit))
+        except InvalidOperation:
+            number = Decimal(0)
+        if not number.is_finite() or number <= 0 or number != number.to_integral_value():
+            self._units.pop((workspace_id, str(currency)), None)
+            raise ValueError(
+                f"workspace {workspace_id} states currency_base_unit {unit!r}; amounts cannot "
+                "be written in it (a positive whole number is needed)"
+            )
+        self._units[(workspace_id, str(currency))] = int(number)
 
     def upsert(
         self,
@@ -502,8 +511,8 @@ class KantataConnector(Connector):
                     )
                 )
                 return problems
-            self._learn_unit(project.id, workspace)
             try:
+                self._learn_unit(project.id, workspace)  # fresh each run: validate asks anyway
                 # Representable in the workspace's own base unit, not only in ISO minor units.
                 spec.attrs_of(obj, refs, base_unit=self._base_unit(obj, refs))
             except ValueError as exc:

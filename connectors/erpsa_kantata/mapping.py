@@ -127,6 +127,8 @@ def cents_from_money(money: Money, base_unit: int | None = None) -> int:
         (12345, 4800)
     """
     unit = base_unit if base_unit is not None else 10 ** minor_units(money.currency)
+    if unit <= 0:  # as the read path: a zero unit would write every amount as 0
+        raise ValueError(f"currency_base_unit must be positive, got {unit!r}")
     scaled = money.amount * unit
     if scaled != scaled.to_integral_value():
         raise ValueError(f"{money} cannot be expressed in units of 1/{unit} {money.currency}")

@@ -411,3 +411,19 @@ def test_an_amount_finer_than_the_workspace_base_unit_is_a_validation_problem() 
     whole = entry(2).model_copy(update={"bill_rate": Money("150", "USD")})
     assert conn.validate(whole, refs=r) == []
     assert sim.record("time_entries", write(conn, whole, "1", r).ref.id)["rate_in_cents"] == 150
+
+
+@pytest.mark.parametrize("unit", [0, -100, 2.5, "abc"])
+def test_a_base_unit_no_amount_can_be_written_in_is_a_problem_never_a_zero(unit: Any) -> None:
+    # Review finding: a zero unit used to write every amount as 0 without a word.
+    sim = make_sim()
+    conn = conn_for(sim)
+    r = refs(sim)
+    sim.store.kit["workspaces"].update(r["project_key"].id, {"currency_base_unit": unit})
+    problems = conn.validate(entry(1), refs=r)
+    assert [p.code for p in problems] == ["invalid_value"]
+    assert "currency_base_unit" in problems[0].message
+    before = len(sim.records("time_entries"))
+    with pytest.raises(ValidationFailed, match="currency_base_unit"):
+        write(conn, entry(1), "1", r)
+    assert len(sim.records("time_entries")) == before
